@@ -1,0 +1,210 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// AppType is what kind of thing an app is (lain's apptype).
+type AppType string
+
+const (
+	AppTypeApp              AppType = "app"
+	AppTypeService          AppType = "service"
+	AppTypeResource         AppType = "resource"
+	AppTypeResourceInstance AppType = "resource-instance"
+)
+
+// ValidAppType reports whether t is one of the four app types.
+func ValidAppType(t AppType) bool {
+	switch t {
+	case AppTypeApp, AppTypeService, AppTypeResource, AppTypeResourceInstance:
+		return true
+	}
+	return false
+}
+
+// App is the one app entity every dialect reads and writes: a tsuru app, a
+// lain repo/deployed app and an Akkeris pipeline member are the same record.
+type App struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Type          AppType   `json:"type"`
+	Platform      string    `json:"platform"`
+	Description   string    `json:"description,omitempty"`
+	TeamOwner     string    `json:"team_owner"`
+	Teams         []string  `json:"teams"`
+	Owner         string    `json:"owner"`
+	RepositoryURL string    `json:"repository_url"`
+	IP            string    `json:"ip"`
+	CNames        []string  `json:"cnames,omitempty"`
+	Deployed      bool      `json:"deployed"`
+	DeployedAt    time.Time `json:"deployed_at,omitzero"`
+	MetaVersion   string    `json:"meta_version,omitempty"`
+	// Meta is what the app declares (lain.yaml): procs and resources used.
+	Meta *AppMeta `json:"meta,omitempty"`
+	// Procs are the deployed procs; Units are derived from them.
+	Procs []Proc `json:"procs,omitempty"`
+	Units []Unit `json:"units,omitempty"`
+	// Env holds config vars by name.
+	Env map[string]EnvVar `json:"env,omitempty"`
+	// ConfigVersion increases with every change to Env.
+	ConfigVersion int          `json:"config_version"`
+	Maintainers   []Maintainer `json:"maintainers,omitempty"`
+	// LastRelease is the version of the newest release (0: none yet).
+	LastRelease int `json:"last_release"`
+	// Resource and ResourceClient name, for a resource-instance app, the
+	// resource app it instantiates and the app that uses it.
+	Resource       string    `json:"resource,omitempty"`
+	ResourceClient string    `json:"resource_client,omitempty"`
+	RestartedAt    time.Time `json:"restarted_at,omitzero"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// AppMeta is the JSON form of a lain.yaml: what an app declares before it is
+// deployed.
+type AppMeta struct {
+	Type         AppType    `json:"type,omitempty"`
+	Procs        []ProcSpec `json:"procs,omitempty"`
+	UseResources []string   `json:"use_resources,omitempty"`
+}
+
+// ProcSpec declares a proc.
+type ProcSpec struct {
+	Name         string `json:"name"`
+	NumInstances int    `json:"num_instances"`
+	CPU          int    `json:"cpu"`
+	Memory       string `json:"memory"`
+}
+
+// Proc is a deployed process type of an app.
+type Proc struct {
+	Name         string    `json:"name"`
+	NumInstances int       `json:"num_instances"`
+	CPU          int       `json:"cpu"`
+	Memory       string    `json:"memory"`
+	State        string    `json:"state"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Unit states.
+const (
+	UnitStarted = "started"
+	UnitPending = "pending"
+	UnitError   = "error"
+	UnitStopped = "stopped"
+)
+
+// Unit is one instance of a proc: app/0, app/1, ...
+type Unit struct {
+	Name  string `json:"name"`
+	Proc  string `json:"proc"`
+	IP    string `json:"ip"`
+	State string `json:"state"`
+}
+
+// SyncUnits derives the units from the procs: one unit per instance,
+// numbered across procs in proc order. A unit that already existed keeps
+// its state and address; a new one starts in state "started".
+func (a *App) SyncUnits() {
+	old := make(map[string]Unit, len(a.Units))
+	for _, u := range a.Units {
+		old[u.Proc+"\x00"+u.Name] = u
+	}
+	var units []Unit
+	for _, p := range a.Procs {
+		for i := 0; i < p.NumInstances; i++ {
+			name := fmt.Sprintf("%s/%d", a.Name, len(units))
+			u, ok := old[p.Name+"\x00"+name]
+			if !ok {
+				u = Unit{Name: name, Proc: p.Name, State: UnitStarted, IP: unitIP(a.IP, len(units))}
+			}
+			units = append(units, u)
+		}
+	}
+	a.Units = units
+}
+
+func unitIP(appIP string, n int) string {
+	if appIP == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s#%d", appIP, n)
+}
+
+// HasTeam reports whether team has access to the app.
+func (a *App) HasTeam(team string) bool { return slices.Contains(a.Teams, team) }
+
+// Proc returns the deployed proc called name, or nil.
+func (a *App) Proc(name string) *Proc {
+	for i := range a.Procs {
+		if a.Procs[i].Name == name {
+			return &a.Procs[i]
+		}
+	}
+	return nil
+}
+
+// EnvVar is one config var of an app. Instance and Service are set when a
+// service binding exported it; users cannot overwrite such a var.
+type EnvVar struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Public   bool   `json:"public"`
+	Instance string `json:"instance,omitempty"`
+	Service  string `json:"service,omitempty"`
+}
+
+// Maintainer roles (lain).
+const (
+	RoleOwner      = "owner"
+	RoleMaintainer = "maintainer"
+)
+
+// Maintainer is a user with a role on an app (lain).
+type Maintainer struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+// Release is one immutable version of an app: what runs (image or
+// meta_version) and the config it runs with.
+type Release struct {
+	ID          string `json:"id"`
+	AppID       string `json:"app_id"`
+	AppName     string `json:"app_name"`
+	Version     int    `json:"version"`
+	Image       string `json:"image,omitempty"`
+	MetaVersion string `json:"meta_version,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Config is the app's env at the time of the release.
+	Config        map[string]EnvVar `json:"config,omitempty"`
+	ConfigVersion int               `json:"config_version"`
+	// PromotionID is set on a release made by a pipeline promotion.
+	PromotionID string          `json:"promotion_id,omitempty"`
+	Statuses    []ReleaseStatus `json:"statuses,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// Release status states (Akkeris).
+const (
+	StatusPending = "pending"
+	StatusSuccess = "success"
+	StatusFailure = "failure"
+	StatusError   = "error"
+)
+
+// ReleaseStatus is a check result CI posts on a release.
+type ReleaseStatus struct {
+	ID          string    `json:"id"`
+	Context     string    `json:"context"`
+	Name        string    `json:"name"`
+	State       string    `json:"state"`
+	Description string    `json:"description,omitempty"`
+	TargetURL   string    `json:"target_url,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}

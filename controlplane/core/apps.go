@@ -1,0 +1,187 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+// canAccessApp: admins, members of a team the app belongs to, and the app's
+// lain maintainers may read and change an app.
+func canAccessApp(id *domain.Identity, a *domain.App) bool {
+	if id.IsAdmin() || id.InAnyTeam(a.Teams) {
+		return true
+	}
+	for _, m := range a.Maintainers {
+		if m.Username == id.Email() {
+			return true
+		}
+	}
+	return false
+}
+
+// appForRead loads an app by name or id and checks that the caller may see
+// it.
+func (s *Service) appForRead(tx *store.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+	a, err := appByNameOrID(tx, nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	if !canAccessApp(id, a) {
+		return nil, forbidden(id, fmt.Sprintf("access app %q", a.Name))
+	}
+	return a, nil
+}
+
+// appByNameOrID accepts either form, as Akkeris does everywhere.
+func appByNameOrID(tx *store.Tx, nameOrID string) (*domain.App, error) {
+	if uuid.Validate(nameOrID) == nil {
+		if a, err := tx.AppByID(nameOrID); err == nil || !isNotFound(err) {
+			return a, err
+		}
+	}
+	return tx.App(nameOrID)
+}
+
+// NewApp describes an app to create; dialects fill what they know.
+type NewApp struct {
+	Name        string
+	Type        domain.AppType
+	Platform    string
+	TeamOwner   string
+	Description string
+	Meta        *domain.AppMeta
+}
+
+// CreateApp creates an app owned by one of the caller's teams. teamOwner may
+// be empty when the caller belongs to exactly one team. The app counts
+// against the caller's quota.
+func (s *Service) CreateApp(ctx context.Context, id *domain.Identity, n NewApp) (*domain.App, error) {
+	if err := domain.ValidateAppName(n.Name); err != nil {
+		return nil, err
+	}
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		a, err = s.createAppTx(tx, id, n)
+		return err
+	})
+	return a, err
+}
+
+// createAppTx creates an app inside a transaction; the name is not checked
+// against the user-facing rule (resource instances have dotted names).
+func (s *Service) createAppTx(tx *store.Tx, id *domain.Identity, n NewApp) (*domain.App, error) {
+	if n.Type == "" {
+		n.Type = domain.AppTypeApp
+	}
+	if !domain.ValidAppType(n.Type) {
+		return nil, domain.Invalid("invalid app type %q: must be app, service, resource or resource-instance", n.Type)
+	}
+	if n.Platform != "" && !slices.Contains(s.cfg.Platforms, n.Platform) {
+		return nil, domain.Invalid("invalid platform %q: must be one of %v", n.Platform, s.cfg.Platforms)
+	}
+	owner, err := pickTeamOwner(id, n.TeamOwner)
+	if err != nil {
+		return nil, err
+	}
+	if exists, err := tx.TeamExists(owner); err != nil {
+		return nil, err
+	} else if !exists {
+		return nil, domain.NotFound("team %q not found", owner)
+	}
+	exists, err := tx.AppExists(n.Name)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		return nil, domain.Conflict("app %q already exists", n.Name)
+	}
+	u, err := tx.User(id.Email())
+	if err != nil {
+		return nil, err
+	}
+	if u.QuotaAvailable() == 0 {
+		return nil, domain.Forbidden("quota exceeded: user %q may own at most %d apps", u.Email, u.QuotaLimit)
+	}
+	u.QuotaInUse++
+	if err := tx.PutUser(u); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	a := &domain.App{
+		ID:            uuid.NewString(),
+		Name:          n.Name,
+		Type:          n.Type,
+		Platform:      n.Platform,
+		Description:   n.Description,
+		TeamOwner:     owner,
+		Teams:         []string{owner},
+		Owner:         id.Email(),
+		RepositoryURL: fmt.Sprintf("git@%s:%s.git", s.cfg.GitHost, n.Name),
+		IP:            fmt.Sprintf("%s.%s", n.Name, s.cfg.AppDomain),
+		Meta:          n.Meta,
+		Env:           map[string]domain.EnvVar{},
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	return a, tx.PutApp(a)
+}
+
+// pickTeamOwner chooses the owning team: the one named (the caller must be
+// in it, unless admin), or the caller's only team.
+func pickTeamOwner(id *domain.Identity, teamOwner string) (string, error) {
+	if teamOwner != "" {
+		if !id.IsAdmin() && !id.InTeam(teamOwner) {
+			return "", domain.Forbidden("user %q is not a member of team %q", id.Email(), teamOwner)
+		}
+		return teamOwner, nil
+	}
+	switch len(id.Teams) {
+	case 0:
+		return "", domain.Forbidden("user %q is not a member of any team: create a team first", id.Email())
+	case 1:
+		return id.Teams[0], nil
+	default:
+		return "", domain.Invalid("user %q is a member of several teams: set teamOwner to one of %v", id.Email(), id.Teams)
+	}
+}
+
+// appDeleteHooks remove what refers to an app (couplings, bindings) in the
+// transaction that deletes it. Areas register them in init.
+var appDeleteHooks []func(s *Service, tx *store.Tx, a *domain.App) error
+
+// deleteAppTx removes an app, its releases and everything that refers to
+// it, and gives the creator its quota back.
+func (s *Service) deleteAppTx(tx *store.Tx, a *domain.App) error {
+	for _, hook := range appDeleteHooks {
+		if err := hook(s, tx, a); err != nil {
+			return err
+		}
+	}
+	if u, err := tx.User(a.Owner); err == nil {
+		if u.QuotaInUse > 0 {
+			u.QuotaInUse--
+		}
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+	} else if !isNotFound(err) {
+		return err
+	}
+	return tx.DeleteApp(a)
+}
+
+func init() {
+	teamInUseChecks = append(teamInUseChecks, func(tx *store.Tx, team string) (string, error) {
+		apps, _, err := tx.ListApps(store.AppFilter{Teams: []string{team}}, store.Page{Limit: 1})
+		if err != nil || len(apps) == 0 {
+			return "", err
+		}
+		return fmt.Sprintf("it has access to apps (%s, ...); remove them or revoke the team's access first", apps[0].Name), nil
+	})
+}

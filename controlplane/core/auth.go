@@ -1,0 +1,154 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+const (
+	tokenKindSession  = "session"
+	tokenKindAppToken = "app-token"
+	jwtIssuer         = "berth"
+	appTokenPrefix    = "berth_"
+)
+
+type sessionClaims struct {
+	Long bool `json:"long,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// issueSession signs a session token for email.
+func (s *Service) issueSession(email string, long bool) (string, time.Time, error) {
+	now := s.now()
+	ttl := s.cfg.SessionTTL
+	if long {
+		ttl = s.cfg.LongSessionTTL
+	}
+	exp := now.Add(ttl)
+	claims := sessionClaims{
+		Long: long,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    jwtIssuer,
+			Subject:   email,
+			ID:        uuid.NewString(),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.signingKey)
+	return tok, exp, err
+}
+
+var errBadCredential = domain.Unauthorized("invalid, expired or revoked token")
+
+// hashToken is how app tokens and other high-entropy secrets are stored.
+// They are random, so a fast hash suffices; passwords use bcrypt.
+func hashToken(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Authenticate resolves a bearer credential: a session JWT or an app token.
+func (s *Service) Authenticate(ctx context.Context, credential string) (*domain.Identity, error) {
+	if credential == "" {
+		return nil, domain.Unauthorized("missing credential: send Authorization: bearer <token>")
+	}
+	if strings.Count(credential, ".") == 2 {
+		return s.authenticateSession(ctx, credential)
+	}
+	return s.authenticateAppToken(ctx, credential)
+}
+
+func (s *Service) authenticateSession(ctx context.Context, credential string) (*domain.Identity, error) {
+	var claims sessionClaims
+	_, err := jwt.ParseWithClaims(credential, &claims, func(*jwt.Token) (any, error) { return s.signingKey, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(jwtIssuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.now),
+	)
+	if err != nil || claims.ID == "" || claims.Subject == "" {
+		return nil, errBadCredential
+	}
+	id := &domain.Identity{TokenKind: tokenKindSession, TokenID: claims.ID, ExpiresAt: claims.ExpiresAt.Time}
+	err = s.store.View(ctx, func(tx *store.Tx) error {
+		revoked, err := tx.SessionRevoked(claims.ID)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return errBadCredential
+		}
+		return s.loadIdentity(tx, id, claims.Subject)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+func (s *Service) authenticateAppToken(ctx context.Context, credential string) (*domain.Identity, error) {
+	hash := hashToken(credential)
+	var id *domain.Identity
+	err := s.store.View(ctx, func(tx *store.Tx) error {
+		t, err := tx.AppToken(hash)
+		if errors.Is(err, domain.ErrNotFound) {
+			return errBadCredential
+		}
+		if err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare(t.Hash, hash) != 1 || t.Expired(s.now()) {
+			return errBadCredential
+		}
+		id = &domain.Identity{TokenKind: tokenKindAppToken, TokenID: t.ID, TokenHash: t.Hash, ExpiresAt: t.ExpiresAt}
+		return s.loadIdentity(tx, id, t.UserEmail)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+func (s *Service) loadIdentity(tx *store.Tx, id *domain.Identity, email string) error {
+	u, err := tx.User(email)
+	if errors.Is(err, domain.ErrNotFound) {
+		return errBadCredential
+	}
+	if err != nil {
+		return err
+	}
+	teams, err := tx.TeamsOf(email)
+	if err != nil {
+		return err
+	}
+	id.User, id.Teams = u, teams
+	return nil
+}
+
+// Logout revokes the credential the caller presented.
+func (s *Service) Logout(ctx context.Context, id *domain.Identity) error {
+	return s.store.Update(ctx, func(tx *store.Tx) error {
+		if id.TokenKind == tokenKindSession {
+			return tx.RevokeSession(id.TokenID, id.ExpiresAt)
+		}
+		t, err := tx.AppToken(id.TokenHash)
+		if errors.Is(err, domain.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.DeleteAppToken(t)
+	})
+}

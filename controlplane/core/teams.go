@@ -1,0 +1,141 @@
+package core
+
+import (
+	"context"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+// teamInUseChecks report why a team cannot be removed ("" when nothing of
+// that kind uses it). Areas that let teams own things register one in init.
+var teamInUseChecks []func(tx *store.Tx, team string) (string, error)
+
+// CreateTeam creates a team whose only member is the caller.
+func (s *Service) CreateTeam(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
+	if err := domain.ValidateTeamName(name); err != nil {
+		return nil, err
+	}
+	t := &domain.Team{Name: name, Members: []string{id.Email()}, CreatedAt: s.now().UTC()}
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		exists, err := tx.TeamExists(name)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return domain.Conflict("team %q already exists", name)
+		}
+		return tx.PutTeam(t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ListTeams returns the teams the caller belongs to; every team for admins.
+func (s *Service) ListTeams(ctx context.Context, id *domain.Identity) ([]domain.Team, error) {
+	var teams []domain.Team
+	err := s.store.View(ctx, func(tx *store.Tx) error {
+		if id.IsAdmin() {
+			var err error
+			teams, _, err = tx.ListTeams(store.Page{})
+			return err
+		}
+		names, err := tx.TeamsOf(id.Email())
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			t, err := tx.Team(n)
+			if err != nil {
+				return err
+			}
+			teams = append(teams, *t)
+		}
+		return nil
+	})
+	return teams, err
+}
+
+// teamForChange loads a team the caller may read or change: members and
+// admins only.
+func teamForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.Team, error) {
+	t, err := tx.Team(name)
+	if err != nil {
+		return nil, err
+	}
+	if !id.IsAdmin() && !t.HasMember(id.Email()) {
+		return nil, forbidden(id, "access team "+name)
+	}
+	return t, nil
+}
+
+// Team returns a team the caller belongs to (any team for admins).
+func (s *Service) Team(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
+	var t *domain.Team
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		t, err = teamForChange(tx, id, name)
+		return err
+	})
+	return t, err
+}
+
+// DeleteTeam removes a team that owns nothing.
+func (s *Service) DeleteTeam(ctx context.Context, id *domain.Identity, name string) error {
+	return s.store.Update(ctx, func(tx *store.Tx) error {
+		t, err := teamForChange(tx, id, name)
+		if err != nil {
+			return err
+		}
+		for _, check := range teamInUseChecks {
+			why, err := check(tx, name)
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				return domain.Conflict("team %q cannot be removed: %s", name, why)
+			}
+		}
+		return tx.DeleteTeam(t)
+	})
+}
+
+// AddTeamMember adds an existing user to a team.
+func (s *Service) AddTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
+	var t *domain.Team
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if t, err = teamForChange(tx, id, team); err != nil {
+			return err
+		}
+		if _, err := tx.User(email); err != nil {
+			return err
+		}
+		if t.HasMember(email) {
+			return domain.Conflict("user %q is already a member of team %q", email, team)
+		}
+		t.Members = append(t.Members, email)
+		return tx.PutTeam(t)
+	})
+	return t, err
+}
+
+// RemoveTeamMember removes a user from a team; a team keeps at least one
+// member.
+func (s *Service) RemoveTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
+	var t *domain.Team
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if t, err = teamForChange(tx, id, team); err != nil {
+			return err
+		}
+		if !t.HasMember(email) {
+			return domain.NotFound("user %q is not a member of team %q", email, team)
+		}
+		if len(t.Members) == 1 {
+			return domain.Conflict("user %q is the last member of team %q: a team keeps at least one member", email, team)
+		}
+		t.Members = removeString(t.Members, email)
+		return tx.PutTeam(t)
+	})
+	return t, err
+}

@@ -1,0 +1,212 @@
+// Package api serves berth's HTTP API: one gorilla/mux router carrying every
+// dialect (tsuru, Akkeris, lain, stack-orchestrator). Handlers decode the
+// wire format of their dialect, call core, and encode the answer; they hold
+// no domain rules.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+)
+
+// AuthMode says which credential a route requires.
+type AuthMode int
+
+const (
+	// AuthNone: public (health, login, sign-up, the OpenAPI document).
+	AuthNone AuthMode = iota
+	// AuthUser: a session or app token in Authorization: bearer.
+	AuthUser
+	// AuthProjectKey: a stack project key in X-API-Key.
+	AuthProjectKey
+)
+
+func (m AuthMode) String() string {
+	return [...]string{"none", "user", "project-key"}[m]
+}
+
+// Route describes one registered route; the table is what the OpenAPI and
+// authorization tests walk.
+type Route struct {
+	Method string
+	Path   string
+	Auth   AuthMode
+	// lainEnvelope routes accept access-token and answer errors with msg/url.
+	lainEnvelope bool
+	handler      handlerFunc
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Options configures a Server.
+type Options struct {
+	Logger *slog.Logger
+	// ExposeResetTokens returns password reset tokens to admins in the
+	// response (they are always logged).
+	ExposeResetTokens bool
+}
+
+// Server is the HTTP face of the control plane.
+type Server struct {
+	core    *core.Service
+	log     *slog.Logger
+	opts    Options
+	router  *mux.Router
+	routes  []*Route
+	handler http.Handler
+
+	observers []RequestObserver
+}
+
+// New builds the router with every dialect's routes.
+func New(svc *core.Service, opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{core: svc, log: log, opts: opts, router: mux.NewRouter()}
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, domain.NotFound("no route for %s %s", r.Method, r.URL.Path))
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &domain.Error{Kind: domain.KindInvalid, Message: "method " + r.Method + " not allowed on " + r.URL.Path})
+	})
+	s.healthRoutes()
+	s.identityRoutes()
+	s.tsuruAppRoutes()
+	s.tsuruServiceRoutes()
+	s.lainRoutes()
+	s.pipelineRoutes()
+	s.stackRoutes()
+	s.handler = s.requestID(s.accessLog(s.recoverer(s.limitBody(s.router))))
+	return s
+}
+
+// Observe registers o to hear about every finished request. Call it before
+// serving.
+func (s *Server) Observe(o RequestObserver) { s.observers = append(s.observers, o) }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes returns the route table, in registration order.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = *r
+	}
+	return out
+}
+
+// Router exposes the mux router so tests can match requests to templates.
+func (s *Server) Router() *mux.Router { return s.router }
+
+type routeOption func(*Route)
+
+// lainStyle marks a route of the lain dialect.
+func lainStyle(r *Route) { r.lainEnvelope = true }
+
+// handle registers a route.
+func (s *Server) handle(method, path string, auth AuthMode, h handlerFunc, opts ...routeOption) {
+	rt := &Route{Method: method, Path: path, Auth: auth, handler: h}
+	for _, o := range opts {
+		o(rt)
+	}
+	s.routes = append(s.routes, rt)
+	s.router.Handle(path, s.serveRoute(rt)).Methods(method)
+}
+
+// handleSlash registers path both with and without its trailing slash
+// (lain's paths end in one; clients often drop it).
+func (s *Server) handleSlash(method, path string, auth AuthMode, h handlerFunc, opts ...routeOption) {
+	s.handle(method, path, auth, h, opts...)
+	if trimmed := strings.TrimSuffix(path, "/"); trimmed != path {
+		s.handle(method, trimmed, auth, h, opts...)
+	}
+}
+
+type routeKey struct{}
+
+func routeOf(r *http.Request) *Route {
+	if rt, ok := r.Context().Value(routeKey{}).(*Route); ok {
+		return rt
+	}
+	return &Route{}
+}
+
+func (s *Server) serveRoute(rt *Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), routeKey{}, rt)
+		r = r.WithContext(ctx)
+		if info := accessInfoFrom(ctx); info != nil {
+			info.route = rt.Path
+		}
+		var err error
+		switch rt.Auth {
+		case AuthUser:
+			r, err = s.authenticateUser(r, rt)
+		case AuthProjectKey:
+			r, err = s.authenticateProject(r)
+		}
+		if err == nil {
+			err = rt.handler(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type identityKey struct{}
+
+// identity returns the authenticated caller of an AuthUser route.
+func identity(r *http.Request) *domain.Identity {
+	id, _ := r.Context().Value(identityKey{}).(*domain.Identity)
+	return id
+}
+
+func (s *Server) authenticateUser(r *http.Request, rt *Route) (*http.Request, error) {
+	token := bearerToken(r)
+	if token == "" && rt.lainEnvelope {
+		token = strings.TrimSpace(r.Header.Get("access-token"))
+	}
+	id, err := s.core.Authenticate(r.Context(), token)
+	if err != nil {
+		return r, err
+	}
+	if info := accessInfoFrom(r.Context()); info != nil {
+		info.user = id.Email()
+	}
+	return r.WithContext(context.WithValue(r.Context(), identityKey{}, id)), nil
+}
+
+// bearerToken extracts the token of "Authorization: bearer <token>"; the
+// scheme is case-insensitive.
+func bearerToken(r *http.Request) string {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// publicPaths lists the routes anyone may call, by "METHOD path".
+func (s *Server) publicPaths() []string {
+	var out []string
+	for _, r := range s.routes {
+		if r.Auth == AuthNone {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

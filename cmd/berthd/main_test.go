@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	env := map[string]string{"BERTH_LISTEN": "127.0.0.1:9999", "BERTH_DATA_DIR": "/tmp/x", "BERTH_IN_MEMORY": "true", "BERTH_LOG_FORMAT": "json"}
+	o, err := parseFlags([]string{"--data-dir", "/flag/wins"}, io.Discard, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.listen != "127.0.0.1:9999" || o.dataDir != "/flag/wins" || !o.inMemory || o.logFormat != "json" {
+		t.Fatalf("options: %+v", o)
+	}
+	if _, err := parseFlags(nil, io.Discard, func(k string) string { return map[string]string{"BERTH_IN_MEMORY": "maybe"}[k] }); err == nil {
+		t.Fatal("bad boolean in environment accepted")
+	}
+	if _, err := parseFlags([]string{"--log-format", "xml"}, io.Discard, func(string) string { return "" }); err == nil {
+		t.Fatal("bad log format accepted")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while berthd writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startBerthd runs berthd in-process until the returned stop is called.
+func startBerthd(t *testing.T, dir string, env map[string]string) (addr string, stdout *syncBuffer, stop func() error) {
+	t.Helper()
+	addr = freeAddr(t)
+	stdout = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", addr, "--data-dir", dir}, stdout, io.Discard, func(k string) string { return env[k] })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("berthd exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("berthd did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr, stdout, func() error { cancel(); return <-done }
+}
+
+func get(t *testing.T, url, token string) int {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestFirstStartPrintsAdminTokenOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr, out, stop := startBerthd(t, dir, nil)
+	tokenFile := filepath.Join(dir, "admin-token")
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" || !strings.Contains(out.String(), token) {
+		t.Fatalf("token %q not printed; stdout: %s", token, out)
+	}
+	if fi, _ := os.Stat(tokenFile); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin-token mode %v, want 0600", fi.Mode().Perm())
+	}
+	if st := get(t, "http://"+addr+"/users/info", token); st != 200 {
+		t.Fatalf("admin token refused: %d", st)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	addr, out, stop = startBerthd(t, dir, nil)
+	defer stop()
+	if strings.Contains(out.String(), token) || strings.Contains(out.String(), "admin token") {
+		t.Fatalf("second start printed the token again: %s", out)
+	}
+	b2, _ := os.ReadFile(tokenFile)
+	if string(b2) != string(b) {
+		t.Fatal("second start changed the admin-token file")
+	}
+	if st := get(t, "http://"+addr+"/users/info", token); st != 200 {
+		t.Fatalf("admin token refused after restart: %d", st)
+	}
+}
+
+func TestBootstrapTokenFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	const token = "ci-known-token-1234567890"
+	addr, out, stop := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
+	defer stop()
+	if strings.Contains(out.String(), token) {
+		t.Fatalf("a token given by the environment was printed: %s", out)
+	}
+	if st := get(t, "http://"+addr+"/users/info", token); st != 200 {
+		t.Fatalf("bootstrap token refused: %d", st)
+	}
+}
+
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	dir := t.TempDir()
+	const token = "ci-known-token-1234567890"
+	addr, _, stop := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
+
+	// A slow request: its body arrives in two parts, and shutdown starts in
+	// between. It must still be answered.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"name":"slow-team"}`
+	fmt.Fprintf(conn, "POST /teams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body[:5])
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := io.WriteString(conn, body[5:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("in-flight request: %d", resp.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	// The team was written and the store closed cleanly: it is there after
+	// a restart.
+	addr, _, stop = startBerthd(t, dir, nil)
+	defer stop()
+	if st := get(t, "http://"+addr+"/teams/slow-team", token); st != 200 {
+		t.Fatalf("team created during shutdown: %d", st)
+	}
+}

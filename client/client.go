@@ -35,9 +35,30 @@ type Client struct {
 
 	common service
 
+	// tsuru: identity
 	Users  *UsersService
 	Teams  *TeamsService
 	Tokens *TokensService
+	// tsuru: apps, services
+	Apps      *AppsService
+	Env       *EnvService
+	Services  *ServicesService
+	Instances *InstancesService
+	Quotas    *QuotasService
+	Healers   *HealersService
+	Platforms *PlatformsService
+	// lain
+	Repos       *ReposService
+	Deployments *DeploymentsService
+	Procs       *ProcsService
+	// Akkeris
+	Releases   *ReleasesService
+	Pipelines  *PipelinesService
+	Couplings  *CouplingsService
+	Promotions *PromotionsService
+	// stack-orchestrator
+	Stacks   *StacksService
+	Projects *ProjectsService
 }
 
 type service struct{ client *Client }
@@ -117,7 +138,22 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	c.Users = (*UsersService)(&c.common)
 	c.Teams = (*TeamsService)(&c.common)
 	c.Tokens = (*TokensService)(&c.common)
-	c.initServices()
+	c.Apps = (*AppsService)(&c.common)
+	c.Env = (*EnvService)(&c.common)
+	c.Services = (*ServicesService)(&c.common)
+	c.Instances = (*InstancesService)(&c.common)
+	c.Quotas = (*QuotasService)(&c.common)
+	c.Healers = (*HealersService)(&c.common)
+	c.Platforms = (*PlatformsService)(&c.common)
+	c.Repos = (*ReposService)(&c.common)
+	c.Deployments = (*DeploymentsService)(&c.common)
+	c.Procs = (*ProcsService)(&c.common)
+	c.Releases = (*ReleasesService)(&c.common)
+	c.Pipelines = (*PipelinesService)(&c.common)
+	c.Couplings = (*CouplingsService)(&c.common)
+	c.Promotions = (*PromotionsService)(&c.common)
+	c.Stacks = (*StacksService)(&c.common)
+	c.Projects = (*ProjectsService)(&c.common)
 	return c, nil
 }
 

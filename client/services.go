@@ -1,5 +1,7 @@
 package client
 
-// initServices wires the services of every API area. Each area's file
-// declares its service type; this is the one place they are attached.
-func (c *Client) initServices() {}
+// ServicesService manages services (tsuru 1.2).
+type ServicesService service
+
+// InstancesService manages service instances and bindings (tsuru 1.3).
+type InstancesService service

@@ -33,15 +33,18 @@ func main() {
 }
 
 type options struct {
-	listen          string
-	dataDir         string
-	inMemory        bool
-	logFormat       string
-	logLevel        string
-	defaultQuota    int
-	platforms       string
-	shutdownTimeout time.Duration
-	gcInterval      time.Duration
+	listen            string
+	dataDir           string
+	inMemory          bool
+	logFormat         string
+	logLevel          string
+	defaultQuota      int
+	platforms         string
+	shutdownTimeout   time.Duration
+	gcInterval        time.Duration
+	stackLeaseTTL     time.Duration
+	promotionDeadline time.Duration
+	brokerTimeout     time.Duration
 }
 
 // parseFlags reads flags, then fills every flag not given on the command
@@ -60,6 +63,9 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*o
 	fs.StringVar(&o.platforms, "platforms", strings.Join(def.Platforms, ","), "comma-separated platforms apps may use")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on shutdown")
 	fs.DurationVar(&o.gcInterval, "gc-interval", 10*time.Minute, "how often to garbage-collect Badger's value log")
+	fs.DurationVar(&o.stackLeaseTTL, "stack-lease-ttl", def.StackLeaseTTL, "lifetime of a stack lease when the request sets no ttl")
+	fs.DurationVar(&o.promotionDeadline, "promotion-deadline", def.PromotionDeadline, "how long a promotion may stay pending before it is failed")
+	fs.DurationVar(&o.brokerTimeout, "broker-timeout", def.BrokerTimeout, "timeout of each call to a service broker")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: berthd [flags]\n\nEvery flag can also be set by its environment variable, e.g. --data-dir by BERTH_DATA_DIR.\nBERTH_BOOTSTRAP_TOKEN sets the admin token created on first start.\n\n")
 		fs.PrintDefaults()
@@ -114,6 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cfg := core.DefaultConfig()
 	cfg.DefaultQuota = o.defaultQuota
 	cfg.Platforms = splitList(o.platforms)
+	cfg.StackLeaseTTL = o.stackLeaseTTL
+	cfg.PromotionDeadline = o.promotionDeadline
+	cfg.BrokerTimeout = o.brokerTimeout
 	if !o.inMemory {
 		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 			return fmt.Errorf("create data dir: %w", err)

@@ -41,20 +41,31 @@ type Config struct {
 	AppDomain string
 	// GitHost is where app repositories are said to live.
 	GitHost string
+	// StackLeaseTTL is how long a stack lease lasts when the request does
+	// not say.
+	StackLeaseTTL time.Duration
+	// PromotionDeadline is how long a promotion may stay pending before the
+	// promotions healer fails it.
+	PromotionDeadline time.Duration
+	// BrokerTimeout bounds each call to a service broker.
+	BrokerTimeout time.Duration
 }
 
 // DefaultConfig returns the configuration berthd runs with unless told
 // otherwise.
 func DefaultConfig() Config {
 	return Config{
-		DefaultQuota:     -1,
-		Platforms:        []string{"go", "java", "node", "python", "ruby", "static"},
-		SessionTTL:       time.Hour,
-		LongSessionTTL:   30 * 24 * time.Hour,
-		PasswordResetTTL: time.Hour,
-		BcryptCost:       10,
-		AppDomain:        "berth.local",
-		GitHost:          "git.berth.local",
+		DefaultQuota:      -1,
+		Platforms:         []string{"go", "java", "node", "python", "ruby", "static"},
+		SessionTTL:        time.Hour,
+		LongSessionTTL:    30 * 24 * time.Hour,
+		PasswordResetTTL:  time.Hour,
+		BcryptCost:        10,
+		AppDomain:         "berth.local",
+		GitHost:           "git.berth.local",
+		StackLeaseTTL:     6 * time.Hour,
+		PromotionDeadline: 30 * time.Minute,
+		BrokerTimeout:     10 * time.Second,
 	}
 }
 
@@ -83,6 +94,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GitHost == "" {
 		c.GitHost = d.GitHost
+	}
+	if c.StackLeaseTTL == 0 {
+		c.StackLeaseTTL = d.StackLeaseTTL
+	}
+	if c.PromotionDeadline == 0 {
+		c.PromotionDeadline = d.PromotionDeadline
+	}
+	if c.BrokerTimeout == 0 {
+		c.BrokerTimeout = d.BrokerTimeout
 	}
 	return c
 }

@@ -59,8 +59,16 @@ type App struct {
 	Resource       string    `json:"resource,omitempty"`
 	ResourceClient string    `json:"resource_client,omitempty"`
 	RestartedAt    time.Time `json:"restarted_at,omitzero"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// Bindings are the service instances bound to the app.
+	Bindings  []Binding `json:"bindings,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Binding ties a service instance to an app.
+type Binding struct {
+	Instance string `json:"instance"`
+	Service  string `json:"service"`
 }
 
 // AppMeta is the JSON form of a lain.yaml: what an app declares before it is

@@ -1,0 +1,7 @@
+package client
+
+// StacksService leases test stacks with a project key (stack-orchestrator).
+type StacksService service
+
+// ProjectsService manages stack projects (admin routes).
+type ProjectsService service

@@ -48,6 +48,29 @@ func appByNameOrID(tx *store.Tx, nameOrID string) (*domain.App, error) {
 	return tx.App(nameOrID)
 }
 
+// ListApps returns one page of the apps the caller may see (every app for
+// admins), ordered by name, optionally only those of one type.
+func (s *Service) ListApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p store.Page) ([]domain.App, string, error) {
+	f := store.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
+	var apps []domain.App
+	var next string
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		apps, next, err = tx.ListApps(f, p)
+		return err
+	})
+	return apps, next, err
+}
+
+// GetApp returns an app, by name or id, that the caller may see.
+func (s *Service) GetApp(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
+	var a *domain.App
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		a, err = s.appForRead(tx, id, nameOrID)
+		return err
+	})
+	return a, err
+}
+
 // NewApp describes an app to create; dialects fill what they know.
 type NewApp struct {
 	Name        string

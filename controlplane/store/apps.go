@@ -10,11 +10,12 @@ import (
 )
 
 const (
-	nsApp          = "app"          // name -> App
-	nsAppByID      = "idx-app-id"   // id -> name
-	nsAppByTeam    = "idx-app-team" // team, name -> ""
-	nsAppByType    = "idx-app-type" // type, name -> ""
-	nsRelease      = "release"      // app id, zero-padded version -> Release
+	nsApp          = "app"                // name -> App
+	nsAppByID      = "idx-app-id"         // id -> name
+	nsAppByTeam    = "idx-app-team"       // team, name -> ""
+	nsAppByType    = "idx-app-type"       // type, name -> ""
+	nsAppByMaint   = "idx-app-maintainer" // maintainer e-mail, name -> ""
+	nsRelease      = "release"            // app id, zero-padded version -> Release
 	nsReleaseByID  = "idx-release-id"
 	releaseVersion = "%010d"
 )
@@ -73,6 +74,20 @@ func (tx *Tx) PutApp(a *domain.App) error {
 			}
 		}
 	}
+	for _, m := range old.Maintainers {
+		if !hasMaintainer(a, m.Username) {
+			if err := tx.delete(key(nsAppByMaint, m.Username, a.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range a.Maintainers {
+		if !hasMaintainer(&old, m.Username) {
+			if err := tx.putRaw(key(nsAppByMaint, m.Username, a.Name), nil); err != nil {
+				return err
+			}
+		}
+	}
 	if old.Type != a.Type {
 		if old.Type != "" {
 			if err := tx.delete(key(nsAppByType, string(old.Type), a.Name)); err != nil {
@@ -86,8 +101,22 @@ func (tx *Tx) PutApp(a *domain.App) error {
 	return tx.put(key(nsApp, a.Name), a)
 }
 
+func hasMaintainer(a *domain.App, email string) bool {
+	for _, m := range a.Maintainers {
+		if m.Username == email {
+			return true
+		}
+	}
+	return false
+}
+
 // DeleteApp removes an app, its indexes and its releases.
 func (tx *Tx) DeleteApp(a *domain.App) error {
+	for _, m := range a.Maintainers {
+		if err := tx.delete(key(nsAppByMaint, m.Username, a.Name)); err != nil {
+			return err
+		}
+	}
 	for _, t := range a.Teams {
 		if err := tx.delete(key(nsAppByTeam, t, a.Name)); err != nil {
 			return err
@@ -121,12 +150,14 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 	return tx.delete(key(nsApp, a.Name))
 }
 
-// AppFilter selects apps for ListApps. Teams empty means every app (admins);
-// otherwise only apps one of those teams has access to.
+// AppFilter selects apps for ListApps: every app when All is set (admins),
+// otherwise the apps one of Teams has access to or Maintainer maintains.
+// Type, when set, keeps only apps of that type.
 type AppFilter struct {
-	All   bool
-	Teams []string
-	Type  domain.AppType
+	All        bool
+	Teams      []string
+	Maintainer string
+	Type       domain.AppType
 }
 
 // ListApps returns one page of apps ordered by name.
@@ -140,6 +171,12 @@ func (tx *Tx) ListApps(f AppFilter, p Page) ([]domain.App, string, error) {
 		pfxs := make([][]byte, 0, len(f.Teams))
 		for _, t := range f.Teams {
 			pfxs = append(pfxs, prefix(nsAppByTeam, t))
+		}
+		if f.Maintainer != "" {
+			pfxs = append(pfxs, prefix(nsAppByMaint, f.Maintainer))
+		}
+		if len(pfxs) == 0 {
+			return nil, "", nil
 		}
 		return tx.appsByIndex(pfxs, f, p)
 	}

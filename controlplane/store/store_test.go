@@ -196,3 +196,27 @@ func TestPersistsAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMaintainerIndex(t *testing.T) {
+	s := openMem(t)
+	ctx := context.Background()
+	_ = s.Update(ctx, func(tx *Tx) error {
+		_ = tx.PutApp(&domain.App{ID: "1", Name: "a", Type: domain.AppTypeApp, Teams: []string{"t"}, Maintainers: []domain.Maintainer{{Username: "m@e.com", Role: domain.RoleOwner}}})
+		return tx.PutApp(&domain.App{ID: "2", Name: "b", Type: domain.AppTypeResource, Teams: []string{"u"}})
+	})
+	_ = s.View(ctx, func(tx *Tx) error {
+		got, _, _ := tx.ListApps(AppFilter{Maintainer: "m@e.com", Teams: []string{"u"}}, Page{})
+		if len(got) != 2 {
+			t.Fatalf("maintainer + team: %v", got)
+		}
+		got, _, _ = tx.ListApps(AppFilter{Maintainer: "m@e.com", Teams: []string{"u"}, Type: domain.AppTypeResource}, Page{})
+		if len(got) != 1 || got[0].Name != "b" {
+			t.Fatalf("typed: %v", got)
+		}
+		got, _, _ = tx.ListApps(AppFilter{}, Page{})
+		if len(got) != 0 {
+			t.Fatalf("no teams, no maintainer: %v", got)
+		}
+		return nil
+	})
+}

@@ -45,6 +45,7 @@ type options struct {
 	stackLeaseTTL     time.Duration
 	promotionDeadline time.Duration
 	brokerTimeout     time.Duration
+	pprof             string
 }
 
 // parseFlags reads flags, then fills every flag not given on the command
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*o
 	fs.DurationVar(&o.stackLeaseTTL, "stack-lease-ttl", def.StackLeaseTTL, "lifetime of a stack lease when the request sets no ttl")
 	fs.DurationVar(&o.promotionDeadline, "promotion-deadline", def.PromotionDeadline, "how long a promotion may stay pending before it is failed")
 	fs.DurationVar(&o.brokerTimeout, "broker-timeout", def.BrokerTimeout, "timeout of each call to a service broker")
+	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: berthd [flags]\n\nEvery flag can also be set by its environment variable, e.g. --data-dir by BERTH_DATA_DIR.\nBERTH_BOOTSTRAP_TOKEN sets the admin token created on first start.\n\n")
 		fs.PrintDefaults()
@@ -89,6 +91,11 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*o
 	})
 	if err != nil {
 		return nil, err
+	}
+	if o.pprof != "" {
+		if err := checkLoopback(o.pprof); err != nil {
+			return nil, fmt.Errorf("invalid --pprof: %w", err)
+		}
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return nil, fmt.Errorf("invalid --log-format %q: must be text or json", o.logFormat)
@@ -162,6 +169,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	inst.Start()
+	if o.pprof != "" {
+		stopPprof, err := servePprof(o.pprof, log)
+		if err != nil {
+			_ = inst.Close()
+			return err
+		}
+		defer stopPprof()
+	}
 	log.Info("berthd listening", "addr", "http://"+ln.Addr().String(), "data_dir", dataDirLabel(o), "pid", os.Getpid())
 
 	serveErr := make(chan error, 1)

@@ -189,3 +189,17 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatalf("team created during shutdown: %d", st)
 	}
 }
+
+func TestPprofOnlyOnLoopback(t *testing.T) {
+	noenv := func(string) string { return "" }
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "10.0.0.1:6060", "example.com:6060"} {
+		if _, err := parseFlags([]string{"--pprof", bad}, io.Discard, noenv); err == nil {
+			t.Errorf("--pprof %s accepted", bad)
+		}
+	}
+	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if _, err := parseFlags([]string{"--pprof", ok}, io.Discard, noenv); err != nil {
+			t.Errorf("--pprof %s refused: %v", ok, err)
+		}
+	}
+}

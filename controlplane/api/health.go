@@ -2,12 +2,15 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 func (s *Server) healthRoutes() {
 	s.handle(http.MethodGet, "/healthz", AuthNone, s.healthz)
 	s.handle(http.MethodGet, "/readyz", AuthNone, s.readyz)
 	s.handle(http.MethodGet, "/openapi.json", AuthNone, s.openapi)
+	s.handle(http.MethodGet, "/metrics", AuthUser, s.metricsEndpoint)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -32,4 +35,8 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	_, err = w.Write(doc)
 	return err
+}
+
+func forbiddenMetrics(email string) error {
+	return domain.Forbidden("user %q is not allowed to read metrics: only admins are", email)
 }

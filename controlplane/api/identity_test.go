@@ -373,3 +373,23 @@ func TestBodyLimit(t *testing.T) {
 	big := `{"email":"` + strings.Repeat("a", 2<<20) + `@example.com","password":"123456"}`
 	srv.Req(t, "POST", "/users", "", big).Expect(t, http.StatusRequestEntityTooLarge)
 }
+
+func TestMetrics(t *testing.T) {
+	srv := berthtest.Start(t)
+	u := srv.NewUser(t, "ana@example.com")
+	srv.Req(t, "GET", "/teams", u.Token, nil).Expect(t, 200)
+	srv.Req(t, "GET", "/metrics", "", nil).Expect(t, 401)
+	srv.Req(t, "GET", "/metrics", u.Token, nil).Expect(t, 403)
+	body := string(srv.Req(t, "GET", "/metrics", srv.AdminToken, nil).Expect(t, 200).Body)
+	for _, want := range []string{
+		`berth_http_requests_total{method="GET",route="/teams",status="200"} 1`,
+		`berth_http_requests_total{method="POST",route="/users/{email}/tokens",status="200"} 1`,
+		`berth_http_request_duration_seconds_bucket{method="GET",route="/teams"`,
+		`berth_store_bytes{part="lsm"}`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

@@ -64,6 +64,7 @@ type Server struct {
 	handler http.Handler
 
 	observers []RequestObserver
+	metrics   *metrics
 }
 
 // New builds the router with every dialect's routes.
@@ -79,6 +80,7 @@ func New(svc *core.Service, opts Options) *Server {
 	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &domain.Error{Kind: domain.KindInvalid, Message: "method " + r.Method + " not allowed on " + r.URL.Path})
 	})
+	s.metrics = newMetrics(s)
 	s.healthRoutes()
 	s.identityRoutes()
 	s.tsuruAppRoutes()

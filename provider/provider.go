@@ -155,7 +155,9 @@ func (p *berthProvider) Configure(ctx context.Context, req provider.ConfigureReq
 }
 
 func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{
+		NewTeamResource,
+	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {

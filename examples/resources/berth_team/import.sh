@@ -1,0 +1,2 @@
+# A team is imported by its name.
+terraform import berth_team.payments payments

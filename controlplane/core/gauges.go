@@ -42,4 +42,3 @@ func (s *Service) StoreSize() (lsm, vlog int64) {
 	}
 	return 0, 0
 }
-

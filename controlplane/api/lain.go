@@ -136,7 +136,7 @@ func lainRepoOf(a *domain.App) lainRepo {
 	meta := lainMetaView{AppType: a.Type, Procs: []lainProcSpecView{}, UseResources: []string{}}
 	if a.Meta != nil {
 		for _, p := range a.Meta.Procs {
-			meta.Procs = append(meta.Procs, lainProcSpecView(p))
+			meta.Procs = append(meta.Procs, lainProcSpecView{Name: p.Name, NumInstances: p.NumInstances, CPU: p.CPU, Memory: p.Memory})
 		}
 		meta.UseResources = append(meta.UseResources, a.Meta.UseResources...)
 	}
@@ -582,21 +582,16 @@ func (s *Server) lainDeployProc(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) lainGetProc(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.core.DeployedApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, spec, err := s.core.DeclaredProc(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["proc"])
 	if err != nil {
 		return err
-	}
-	name := mux.Vars(r)["proc"]
-	spec := a.DeclaredProc(name)
-	if spec == nil {
-		return domain.NotFound("no such proc %q in app %q", name, a.Name)
 	}
 	proc := lainProcOf(a, *spec)
 	msg := ""
 	if proc.State != domain.StateDeployed {
-		msg = fmt.Sprintf("proc %s exists but not deployed", name)
+		msg = fmt.Sprintf("proc %s exists but not deployed", spec.Name)
 	}
-	writeLain(w, http.StatusOK, "proc", proc, msg, lainProcURL(a.Name, name))
+	writeLain(w, http.StatusOK, "proc", proc, msg, lainProcURL(a.Name, spec.Name))
 	return nil
 }
 

@@ -670,6 +670,9 @@ func TestLainResourceInstances(t *testing.T) {
 		t.Fatalf("instance after redeploy: %+v", inst)
 	}
 
+	// mysql was never deployed, but it has an instance: it stays a resource.
+	srv.Req(t, "PUT", "/api/v1/repos/mysql/", ana.Token, map[string]any{"meta": map[string]any{"apptype": "app"}}).Expect(t, 409)
+
 	// Undeploying the app removes its instances.
 	srv.Req(t, "DELETE", "/api/v1/apps/web/", ana.Token, nil).Expect(t, 202)
 	srv.Req(t, "GET", "/api/v1/repos/resource.mysql.web/", ana.Token, nil).Expect(t, 404)

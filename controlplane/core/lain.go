@@ -382,7 +382,6 @@ func (s *Service) DeployedApps(ctx context.Context, id *domain.Identity, appType
 	var out []domain.App
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
-		out, next = nil, ""
 		after := p.After
 		for {
 			apps, more, err := tx.ListApps(f, store.Page{After: after, Limit: p.Limit})
@@ -475,7 +474,6 @@ func (s *Service) ResourceInstances(ctx context.Context, id *domain.Identity, re
 			return err
 		}
 		if r.Type != domain.AppTypeResource {
-			out, next = nil, ""
 			return nil
 		}
 		out, next, err = tx.AppsNamedWithPrefix(domain.ResourceInstancePrefix(r.Name), p)

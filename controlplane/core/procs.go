@@ -10,6 +10,20 @@ import (
 // Procs of deployed apps (lain). A proc is declared in the app's meta and,
 // while the app is deployed, runs (is deployed) or not; its units follow.
 
+// DeclaredProc returns a deployed app and one proc it declares, running or
+// not.
+func (s *Service) DeclaredProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, *domain.ProcSpec, error) {
+	a, err := s.DeployedApp(ctx, id, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec := a.DeclaredProc(proc)
+	if spec == nil {
+		return nil, nil, domain.NotFound("no such proc %q in app %q", proc, a.Name)
+	}
+	return a, spec, nil
+}
+
 // DeployProc starts a declared proc that is not running. An undeclared proc
 // is the caller's error (400), as in lain.
 func (s *Service) DeployProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, error) {

@@ -76,7 +76,7 @@ func (s *Service) SetRepoMeta(ctx context.Context, id *domain.Identity, name str
 		}
 		if meta.Type != a.Type {
 			if a.Deployed {
-				return domain.Conflict("app %q is deployed as %s: undeploy it before changing its apptype to %s", a.Name, a.Type, meta.Type)
+				return domain.Conflict("app %q is deployed as %s: its apptype cannot change to %s while it is deployed", a.Name, a.Type, meta.Type)
 			}
 			if err := refuseIfInstancesTx(tx, a); err != nil {
 				return err

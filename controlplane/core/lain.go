@@ -1,0 +1,597 @@
+package core
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+// The lain dialect: app registration (repos), maintainers and roles,
+// deployment and resource instances. Procs are in procs.go.
+//
+// Invariant kept by every operation here: an app that is deployed runs one
+// resource-instance app, resource.<resource>.<app>, per resource its meta
+// uses, and no other; an undeployed app runs none. Instances share the
+// access (teams, maintainers) of the app they serve.
+
+// RepoRegistration describes an app registered through lain.
+type RepoRegistration struct {
+	Name string
+	// Team owns the app; it may be empty when the caller is in one team.
+	Team     string
+	Platform string
+	// Meta is what the app declares; nil declares a plain app without procs.
+	Meta *domain.AppMeta
+}
+
+// RegisterRepo creates an app whose owner is the caller.
+func (s *Service) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoRegistration) (*domain.App, error) {
+	if err := domain.ValidateAppName(r.Name); err != nil {
+		return nil, err
+	}
+	meta := r.Meta
+	if meta == nil {
+		meta = &domain.AppMeta{Type: domain.AppTypeApp}
+	}
+	if err := domain.ValidateMeta(meta); err != nil {
+		return nil, err
+	}
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		a, err = s.createAppTx(tx, id, NewApp{Name: r.Name, Type: meta.Type, Platform: r.Platform, TeamOwner: r.Team, Meta: meta})
+		if err != nil {
+			return err
+		}
+		if err := checkResourcesTx(tx, meta.UseResources); err != nil {
+			return err
+		}
+		a.Maintainers = []domain.Maintainer{{Username: id.Email(), Role: domain.RoleOwner}}
+		return tx.PutApp(a)
+	})
+	return a, err
+}
+
+// SetRepoMeta replaces what an app declares. On a deployed app the procs
+// and resource instances follow at once: every declared proc runs with its
+// declared size, undeclared procs stop. The apptype of a deployed app
+// cannot change.
+func (s *Service) SetRepoMeta(ctx context.Context, id *domain.Identity, name string, meta *domain.AppMeta) (*domain.App, error) {
+	if err := domain.ValidateMeta(meta); err != nil {
+		return nil, err
+	}
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.appForRead(tx, id, name); err != nil {
+			return err
+		}
+		if a.Type == domain.AppTypeResourceInstance {
+			return domain.Forbidden("resource instance %q declares what its resource %q declares; change the resource instead", a.Name, a.Resource)
+		}
+		if meta.Type != a.Type {
+			if a.Deployed {
+				return domain.Conflict("app %q is deployed as %s: its apptype cannot change to %s while it is deployed", a.Name, a.Type, meta.Type)
+			}
+			if err := refuseIfInstancesTx(tx, a); err != nil {
+				return err
+			}
+		}
+		if err := checkResourcesTx(tx, meta.UseResources); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		previously := a.UsedResources()
+		a.Meta, a.Type, a.UpdatedAt = meta, meta.Type, now
+		if a.Deployed {
+			a.DeployDeclaredProcs(now)
+			if err := s.syncResourceInstancesTx(tx, a, previously); err != nil {
+				return err
+			}
+		}
+		return tx.PutApp(a)
+	})
+	return a, err
+}
+
+// checkResourcesTx checks that every used resource is a registered app of
+// type resource.
+func checkResourcesTx(tx *store.Tx, resources []string) error {
+	for _, r := range resources {
+		a, err := tx.App(r)
+		if isNotFound(err) {
+			return domain.Unprocessable("use_resources: resource %q is not a registered app", r)
+		}
+		if err != nil {
+			return err
+		}
+		if a.Type != domain.AppTypeResource {
+			return domain.Unprocessable("use_resources: %q is an app of type %s, not a resource", r, a.Type)
+		}
+	}
+	return nil
+}
+
+// refuseIfInstancesTx refuses to change a resource that has instances.
+func refuseIfInstancesTx(tx *store.Tx, a *domain.App) error {
+	if a.Type != domain.AppTypeResource {
+		return nil
+	}
+	inst, _, err := tx.AppsNamedWithPrefix(domain.ResourceInstancePrefix(a.Name), store.Page{Limit: 1})
+	if err != nil || len(inst) == 0 {
+		return err
+	}
+	return domain.Conflict("resource %q still has instances (%s, ...): undeploy the apps that use it first", a.Name, inst[0].Name)
+}
+
+// Roles.
+
+// roleSubject is whoever a role is asked about: the caller or another user.
+type roleSubject struct {
+	email string
+	teams []string
+	admin bool
+}
+
+func subjectOf(id *domain.Identity) roleSubject {
+	return roleSubject{email: id.Email(), teams: id.Teams, admin: id.IsAdmin()}
+}
+
+// lainRole is a user's role on an app: the listed maintainer role, else
+// admin for administrators. A member of a team with access to the app is a
+// maintainer, or an owner when the app lists no owner at all (apps made by
+// another dialect belong to their team). "" means no role.
+func lainRole(a *domain.App, who roleSubject) string {
+	for _, m := range a.Maintainers {
+		if m.Username == who.email {
+			return m.Role
+		}
+	}
+	if who.admin {
+		return domain.RoleAdmin
+	}
+	for _, t := range who.teams {
+		if a.HasTeam(t) {
+			if ownerCount(a) > 0 {
+				return domain.RoleMaintainer
+			}
+			return domain.RoleOwner
+		}
+	}
+	return ""
+}
+
+func ownerCount(a *domain.App) int {
+	n := 0
+	for _, m := range a.Maintainers {
+		if m.Role == domain.RoleOwner {
+			n++
+		}
+	}
+	return n
+}
+
+// AppRole returns the role of username on an app, or the caller's role when
+// username is empty. The caller must have access to the app.
+func (s *Service) AppRole(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, string, error) {
+	var a *domain.App
+	var role string
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.appForRead(tx, id, app); err != nil {
+			return err
+		}
+		who := subjectOf(id)
+		if username != "" && username != id.Email() {
+			u, err := tx.User(username)
+			if err != nil {
+				return err
+			}
+			teams, err := tx.TeamsOf(username)
+			if err != nil {
+				return err
+			}
+			who = roleSubject{email: u.Email, teams: teams, admin: u.Admin}
+		}
+		if role = lainRole(a, who); role == "" {
+			return domain.NotFound("user %q has no role on app %q", who.email, a.Name)
+		}
+		return nil
+	})
+	return a, role, err
+}
+
+// Maintainers.
+
+// Maintainers returns the listed maintainers of an app, by username.
+func (s *Service) Maintainers(ctx context.Context, id *domain.Identity, app string) (*domain.App, []domain.Maintainer, error) {
+	a, err := s.GetApp(ctx, id, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms := slices.Clone(a.Maintainers)
+	slices.SortFunc(ms, func(x, y domain.Maintainer) int { return cmp.Compare(x.Username, y.Username) })
+	return a, ms, nil
+}
+
+// Maintainer returns one listed maintainer of an app.
+func (s *Service) Maintainer(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, *domain.Maintainer, error) {
+	a, err := s.GetApp(ctx, id, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	i := maintainerIndex(a, username)
+	if i < 0 {
+		return nil, nil, domain.NotFound("user %q is not a maintainer of app %q", username, a.Name)
+	}
+	return a, &a.Maintainers[i], nil
+}
+
+func maintainerIndex(a *domain.App, username string) int {
+	return slices.IndexFunc(a.Maintainers, func(m domain.Maintainer) bool { return m.Username == username })
+}
+
+// SetMaintainer adds a maintainer, or changes the role of one already
+// listed. Only owners and admins change maintainers; the last owner cannot
+// step down.
+func (s *Service) SetMaintainer(ctx context.Context, id *domain.Identity, app, username, role string) (*domain.App, *domain.Maintainer, error) {
+	if !domain.ValidMaintainerRole(role) {
+		return nil, nil, domain.Invalid("invalid role %q: must be owner or maintainer", role)
+	}
+	var a *domain.App
+	m := domain.Maintainer{Username: username, Role: role}
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.appForMaintainerChange(tx, id, app); err != nil {
+			return err
+		}
+		if exists, err := tx.UserExists(username); err != nil {
+			return err
+		} else if !exists {
+			return domain.NotFound("user %q not found", username)
+		}
+		switch i := maintainerIndex(a, username); {
+		case i < 0:
+			a.Maintainers = append(a.Maintainers, m)
+		case a.Maintainers[i].Role == role:
+			return nil
+		default:
+			if a.Maintainers[i].Role == domain.RoleOwner && ownerCount(a) == 1 {
+				return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
+			}
+			a.Maintainers[i].Role = role
+		}
+		return s.saveMaintainersTx(tx, a)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, &m, nil
+}
+
+// RemoveMaintainer removes a listed maintainer. Only owners and admins
+// change maintainers; the last owner cannot be removed.
+func (s *Service) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, username string) error {
+	return s.store.Update(ctx, func(tx *store.Tx) error {
+		a, err := s.appForMaintainerChange(tx, id, app)
+		if err != nil {
+			return err
+		}
+		i := maintainerIndex(a, username)
+		if i < 0 {
+			return domain.NotFound("user %q is not a maintainer of app %q", username, a.Name)
+		}
+		if a.Maintainers[i].Role == domain.RoleOwner && ownerCount(a) == 1 {
+			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
+		}
+		a.Maintainers = slices.Delete(a.Maintainers, i, i+1)
+		return s.saveMaintainersTx(tx, a)
+	})
+}
+
+func (s *Service) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app string) (*domain.App, error) {
+	a, err := s.appForRead(tx, id, app)
+	if err != nil {
+		return nil, err
+	}
+	if !id.IsAdmin() && lainRole(a, subjectOf(id)) != domain.RoleOwner {
+		return nil, forbidden(id, fmt.Sprintf("change the maintainers of app %q: only its owners may", a.Name))
+	}
+	if a.Type == domain.AppTypeResourceInstance {
+		return nil, domain.Forbidden("resource instance %q has the maintainers of app %q; change them there", a.Name, a.ResourceClient)
+	}
+	return a, nil
+}
+
+func (s *Service) saveMaintainersTx(tx *store.Tx, a *domain.App) error {
+	a.UpdatedAt = s.now().UTC()
+	for _, name := range a.ResourceInstances() {
+		inst, err := tx.App(name)
+		if err != nil {
+			return err
+		}
+		shareAccess(inst, a)
+		if err := tx.PutApp(inst); err != nil {
+			return err
+		}
+	}
+	return tx.PutApp(a)
+}
+
+// Deployment.
+
+// DeployApp deploys a registered app: its declared procs start and its
+// resource instances are created. It fails when the app is already
+// deployed or uses something that is not a resource.
+func (s *Service) DeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		a, err = s.appForRead(tx, id, name)
+		if isNotFound(err) {
+			return domain.NotFound("app %q is not registered: register it with POST /api/v1/repos/ first", name)
+		}
+		if err != nil {
+			return err
+		}
+		if a.Deployed {
+			return domain.Conflict("app %q is already deployed", a.Name)
+		}
+		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		a.Deployed, a.DeployedAt, a.UpdatedAt = true, now, now
+		a.DeployDeclaredProcs(now)
+		if err := s.syncResourceInstancesTx(tx, a, nil); err != nil {
+			return err
+		}
+		return tx.PutApp(a)
+	})
+	return a, err
+}
+
+// deployedAppForRead loads a deployed app the caller may see.
+func (s *Service) deployedAppForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.App, error) {
+	a, err := s.appForRead(tx, id, name)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Deployed {
+		return nil, domain.NotFound("app %q has not been deployed", a.Name)
+	}
+	return a, nil
+}
+
+// DeployedApp returns a deployed app the caller may see.
+func (s *Service) DeployedApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
+	var a *domain.App
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		a, err = s.deployedAppForRead(tx, id, name)
+		return err
+	})
+	return a, err
+}
+
+// DeployedApps returns one page of the deployed apps the caller may see,
+// ordered by name, optionally only those of one type.
+func (s *Service) DeployedApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p store.Page) ([]domain.App, string, error) {
+	f := store.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
+	var out []domain.App
+	var next string
+	err := s.store.View(ctx, func(tx *store.Tx) error {
+		after := p.After
+		for {
+			apps, more, err := tx.ListApps(f, store.Page{After: after, Limit: p.Limit})
+			if err != nil {
+				return err
+			}
+			for i, a := range apps {
+				if !a.Deployed {
+					continue
+				}
+				out = append(out, a)
+				if p.Limit > 0 && len(out) == p.Limit {
+					if i < len(apps)-1 || more != "" {
+						next = a.Name
+					}
+					return nil
+				}
+			}
+			if more == "" {
+				return nil
+			}
+			after = more
+		}
+	})
+	return out, next, err
+}
+
+// RedeployApp releases a deployed app at metaVersion: a new release is
+// created and every declared proc runs again with its declared size.
+func (s *Service) RedeployApp(ctx context.Context, id *domain.Identity, name, metaVersion string) (*domain.App, error) {
+	if err := domain.ValidateMetaVersion(metaVersion); err != nil {
+		return nil, err
+	}
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
+			return err
+		}
+		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
+			return err
+		}
+		a.DeployDeclaredProcs(s.now().UTC())
+		if err := s.syncResourceInstancesTx(tx, a, nil); err != nil {
+			return err
+		}
+		_, err = s.createReleaseTx(tx, a, NewRelease{MetaVersion: metaVersion, Description: "lain deploy of " + metaVersion})
+		return err
+	})
+	return a, err
+}
+
+// UndeployApp stops a deployed app and removes its resource instances; its
+// registration stays. Resources and resource instances cannot be
+// undeployed: a resource serves its instances, an instance lives and dies
+// with the app it serves.
+func (s *Service) UndeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
+			return err
+		}
+		switch a.Type {
+		case domain.AppTypeResource:
+			return domain.Forbidden("resource app %q cannot be undeployed", a.Name)
+		case domain.AppTypeResourceInstance:
+			return domain.Forbidden("resource instance %q is undeployed with app %q", a.Name, a.ResourceClient)
+		}
+		previously := a.UsedResources()
+		a.Deployed, a.DeployedAt, a.UpdatedAt = false, time.Time{}, s.now().UTC()
+		a.Procs = nil
+		a.SyncUnits()
+		if err := s.syncResourceInstancesTx(tx, a, previously); err != nil {
+			return err
+		}
+		return tx.PutApp(a)
+	})
+	return a, err
+}
+
+// Resource instances.
+
+// ResourceInstances returns one page of the instances of a resource the
+// caller may see, ordered by the name of the app each serves.
+func (s *Service) ResourceInstances(ctx context.Context, id *domain.Identity, resource string, p store.Page) ([]domain.App, string, error) {
+	var out []domain.App
+	var next string
+	err := s.store.View(ctx, func(tx *store.Tx) error {
+		r, err := s.appForRead(tx, id, resource)
+		if err != nil {
+			return err
+		}
+		if r.Type != domain.AppTypeResource {
+			return nil
+		}
+		out, next, err = tx.AppsNamedWithPrefix(domain.ResourceInstancePrefix(r.Name), p)
+		return err
+	})
+	return out, next, err
+}
+
+// syncResourceInstancesTx restores the invariant for client after its meta
+// or deployment changed: instances of resources it used before (previously)
+// but no longer runs with are deleted, missing ones are created, and every
+// one it keeps gets client's access.
+func (s *Service) syncResourceInstancesTx(tx *store.Tx, client *domain.App, previously []string) error {
+	wanted := client.ResourceInstances()
+	for _, r := range previously {
+		name := domain.ResourceInstanceName(r, client.Name)
+		if slices.Contains(wanted, name) {
+			continue
+		}
+		inst, err := tx.App(name)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.deleteAppTx(tx, inst); err != nil {
+			return err
+		}
+	}
+	if !client.Deployed {
+		return nil
+	}
+	for _, r := range client.UsedResources() {
+		inst, err := tx.App(domain.ResourceInstanceName(r, client.Name))
+		switch {
+		case err == nil:
+			shareAccess(inst, client)
+		case isNotFound(err):
+			if inst, err = s.newResourceInstanceTx(tx, client, r); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		if err := tx.PutApp(inst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newResourceInstanceTx makes the instance of resource that serves client,
+// deployed with the procs the resource declares. It is built
+// here rather than by createAppTx: berth makes it, not a user, so it counts
+// against nobody's quota and belongs to the client's team whether or not
+// the deploying maintainer is in that team.
+func (s *Service) newResourceInstanceTx(tx *store.Tx, client *domain.App, resourceName string) (*domain.App, error) {
+	resource, err := tx.App(resourceName)
+	if err != nil {
+		return nil, err
+	}
+	name := domain.ResourceInstanceName(resource.Name, client.Name)
+	meta := &domain.AppMeta{Type: domain.AppTypeResourceInstance}
+	if resource.Meta != nil {
+		meta.Procs = slices.Clone(resource.Meta.Procs)
+	}
+	now := s.now().UTC()
+	inst := &domain.App{
+		ID:             uuid.NewString(),
+		Name:           name,
+		Type:           domain.AppTypeResourceInstance,
+		Platform:       resource.Platform,
+		IP:             fmt.Sprintf("%s.%s", name, s.cfg.AppDomain),
+		Meta:           meta,
+		MetaVersion:    resource.MetaVersion,
+		Resource:       resource.Name,
+		ResourceClient: client.Name,
+		Env:            map[string]domain.EnvVar{},
+		Deployed:       true,
+		DeployedAt:     now,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+	shareAccess(inst, client)
+	inst.DeployDeclaredProcs(now)
+	return inst, nil
+}
+
+// shareAccess gives a resource instance the access of the app it serves.
+func shareAccess(inst, client *domain.App) {
+	inst.TeamOwner = client.TeamOwner
+	inst.Teams = slices.Clone(client.Teams)
+	inst.Maintainers = slices.Clone(client.Maintainers)
+}
+
+func init() {
+	appDeleteHooks = append(appDeleteHooks, deleteResourceInstancesOf)
+}
+
+// deleteResourceInstancesOf runs when an app is deleted (through any
+// dialect): its resource instances go with it, and a resource that still
+// has instances is kept.
+func deleteResourceInstancesOf(s *Service, tx *store.Tx, a *domain.App) error {
+	if err := refuseIfInstancesTx(tx, a); err != nil {
+		return err
+	}
+	for _, r := range a.UsedResources() {
+		inst, err := tx.App(domain.ResourceInstanceName(r, a.Name))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.deleteAppTx(tx, inst); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -92,8 +92,9 @@ func TestLainDeploymentsAndProcs(t *testing.T) {
 		{Name: "web", NumInstances: 2, CPU: 1, Memory: "64M"},
 		{Name: "worker", NumInstances: 1},
 	}}
-	for name, meta := range map[string]*client.AppMeta{"redis": resource, "hello": app} {
-		if _, _, err := ana.Repos.Register(ctx, client.RepoRegistration{AppName: name, Meta: meta}); err != nil {
+	// The resource first: registering an app checks the resources it uses.
+	for _, r := range []client.RepoRegistration{{AppName: "redis", Meta: resource}, {AppName: "hello", Meta: app}} {
+		if _, _, err := ana.Repos.Register(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}

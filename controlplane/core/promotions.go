@@ -302,10 +302,10 @@ func (s *Service) runPendingPromotions(ctx context.Context) error {
 // each, and settles it.
 func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 	for {
-		var applied string
+		var applied, settled string
 		var ended bool
 		err := s.store.Update(ctx, func(tx *store.Tx) error {
-			applied, ended = "", false
+			applied, settled, ended = "", "", false
 			p, err := tx.Promotion(promotionID)
 			if err != nil {
 				return err
@@ -321,14 +321,18 @@ func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 				}
 				applied = p.Targets[i].AppID
 			}
-			ended = p.Settle(now)
-			if !ended {
+			if ended = p.Settle(now); ended {
+				settled = p.Status
+			} else {
 				p.UpdatedAt = now
 			}
 			return tx.PutPromotion(p)
 		})
 		if err != nil {
 			return err
+		}
+		if settled != "" {
+			s.log.Info("promotion ended", "promotion", promotionID, "status", settled)
 		}
 		if applied != "" && s.promotions.afterTarget != nil {
 			s.promotions.afterTarget(ctx, promotionID, applied)

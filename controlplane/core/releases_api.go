@@ -17,7 +17,6 @@ func (s *Service) CreateRelease(ctx context.Context, id *domain.Identity, appRef
 	if err := domain.ValidateReleaseInput(n.Image, n.MetaVersion, n.Description); err != nil {
 		return nil, nil, err
 	}
-	n.PromotionID = ""
 	var r *domain.Release
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {

@@ -496,3 +496,35 @@ func TestCouplings(t *testing.T) {
 	// Out of the pipeline, the app may join another.
 	couple(t, srv, ana.Token, "shop-dev", "other", "development")
 }
+
+// TestAkkerisListsPageAndAuthenticate: every list of the dialect refuses a
+// bad page size and a missing credential.
+func TestAkkerisListsPageAndAuthenticate(t *testing.T) {
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
+	apps := stagedPipeline(t, srv, ana.Token, "web", "web-dev:development", "web-stg:staging")
+	rel := createRelease(t, srv, ana.Token, "web-dev", "registry/web:1")
+	p := promote(t, srv, ana.Token, promotionBody("web", "web-dev", "web-stg"))
+	waitPromotion(t, srv, ana.Token, p.ID)
+
+	for _, path := range []string{
+		"/apps/web-dev/releases",
+		"/apps/" + apps["web-dev"].ID + "/releases/" + rel.ID + "/statuses",
+		"/pipelines",
+		"/pipelines/web/statuses",
+		"/pipelines/web/pipeline-couplings",
+		"/pipeline-couplings",
+		"/pipeline-promotions",
+		"/pipeline-promotions/" + p.ID + "/promotion-targets",
+	} {
+		srv.Req(t, "GET", path, ana.Token, nil).Expect(t, http.StatusOK)
+		srv.Req(t, "GET", path+"?limit=0", ana.Token, nil).Expect(t, http.StatusBadRequest)
+		srv.Req(t, "GET", path+"?limit=1001", ana.Token, nil).Expect(t, http.StatusBadRequest)
+		srv.Req(t, "GET", path, "", nil).Expect(t, http.StatusUnauthorized)
+	}
+	srv.Req(t, "GET", "/apps/web-dev/releases?cursor=abc", ana.Token, nil).Expect(t, http.StatusBadRequest)
+	srv.Req(t, "GET", "/pipeline-promotions/"+p.ID+"/promotion-targets?cursor=abc", ana.Token, nil).Expect(t, http.StatusBadRequest)
+	srv.Req(t, "GET", "/apps/nope/releases/"+rel.ID+"/statuses", ana.Token, nil).Expect(t, http.StatusNotFound)
+	srv.Req(t, "GET", "/apps/web-dev/releases/9/statuses", ana.Token, nil).Expect(t, http.StatusNotFound)
+	srv.Req(t, "GET", "/apps/web-dev/releases/"+rel.ID, "", nil).Expect(t, http.StatusUnauthorized)
+}

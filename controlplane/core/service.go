@@ -117,6 +117,8 @@ type Service struct {
 
 	bgOnce sync.Once
 	bgWG   sync.WaitGroup
+
+	promotions promotionRunner
 }
 
 // Option customises a Service.

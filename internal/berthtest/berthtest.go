@@ -52,6 +52,8 @@ type Options struct {
 	Logger *slog.Logger
 	// SkipValidation turns off OpenAPI response checks (load tests only).
 	SkipValidation bool
+	// CoreOptions are added to the control plane's options (test hooks).
+	CoreOptions []core.Option
 }
 
 // Start runs a berthd for the duration of the test.
@@ -86,6 +88,11 @@ func Start(t testing.TB, opts ...func(*Options)) *Server {
 // OnDisk stores the data in dir, so the server can be restarted.
 func OnDisk(dir string) func(*Options) { return func(o *Options) { o.DataDir = dir } }
 
+// WithCoreOptions adds options to the control plane, on every start.
+func WithCoreOptions(opts ...core.Option) func(*Options) {
+	return func(o *Options) { o.CoreOptions = append(o.CoreOptions, opts...) }
+}
+
 // WithCore overrides the control plane configuration.
 func WithCore(c core.Config) func(*Options) {
 	return func(o *Options) {
@@ -105,7 +112,7 @@ func (s *Server) open() {
 		Core:           s.cfg.Core,
 		Logger:         s.cfg.Logger,
 		BootstrapToken: AdminToken,
-		CoreOptions:    []core.Option{core.WithClock(s.Clock.Now)},
+		CoreOptions:    append([]core.Option{core.WithClock(s.Clock.Now)}, s.cfg.CoreOptions...),
 	})
 	if err != nil {
 		s.t.Fatalf("start berthd: %v", err)

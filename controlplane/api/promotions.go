@@ -1,0 +1,157 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+)
+
+type releaseRef struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+type promotionJSON struct {
+	ID       string      `json:"id"`
+	Pipeline pipelineRef `json:"pipeline"`
+	Source   struct {
+		App     appRef     `json:"app"`
+		Release releaseRef `json:"release"`
+	} `json:"source"`
+	Safe      bool        `json:"safe"`
+	Status    string      `json:"status"`
+	CreatedAt akkerisTime `json:"created_at"`
+	UpdatedAt akkerisTime `json:"updated_at"`
+}
+
+func promotionToJSON(p *domain.Promotion) promotionJSON {
+	out := promotionJSON{
+		ID:        p.ID,
+		Pipeline:  pipelineRef{ID: p.PipelineID, Name: p.PipelineName},
+		Safe:      p.Safe,
+		Status:    p.Status,
+		CreatedAt: akkerisTime(p.CreatedAt),
+		UpdatedAt: akkerisTime(p.UpdatedAt),
+	}
+	out.Source.App = appRef{ID: p.SourceAppID, Name: p.SourceAppName}
+	out.Source.Release = releaseRef{ID: p.SourceReleaseID, Version: p.SourceVersion}
+	return out
+}
+
+type promotionTargetJSON struct {
+	ID                string `json:"id"`
+	App               appRef `json:"app"`
+	PipelinePromotion idRef  `json:"pipeline_promotion"`
+	// Release is the release the promotion made on the app; null until it
+	// has, and for a failed target.
+	Release      *idRef      `json:"release"`
+	Status       string      `json:"status"`
+	ErrorMessage string      `json:"error_message"`
+	CreatedAt    akkerisTime `json:"created_at"`
+	UpdatedAt    akkerisTime `json:"updated_at"`
+}
+
+func promotionTargetToJSON(p *domain.Promotion, t *domain.PromotionTarget) promotionTargetJSON {
+	out := promotionTargetJSON{
+		ID:                t.ID,
+		App:               appRef{ID: t.AppID, Name: t.AppName},
+		PipelinePromotion: idRef{ID: p.ID},
+		Status:            t.Status,
+		ErrorMessage:      t.ErrorMessage,
+		CreatedAt:         akkerisTime(p.CreatedAt),
+		UpdatedAt:         akkerisTime(t.UpdatedAt),
+	}
+	if t.ReleaseID != "" {
+		out.Release = &idRef{ID: t.ReleaseID}
+	}
+	return out
+}
+
+// promotionRequest is the spec's body. Every id also takes a name, as
+// Akkeris does.
+type promotionRequest struct {
+	Pipeline idRef `json:"pipeline"`
+	Source   struct {
+		App struct {
+			ID      string `json:"id"`
+			Release *idRef `json:"release"`
+		} `json:"app"`
+	} `json:"source"`
+	Targets []struct {
+		App idRef `json:"app"`
+	} `json:"targets"`
+	Safe bool `json:"safe"`
+}
+
+func (s *Server) createPromotion(w http.ResponseWriter, r *http.Request) error {
+	var req promotionRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	n := core.NewPromotion{Pipeline: req.Pipeline.ID, Source: req.Source.App.ID, Safe: req.Safe}
+	if req.Source.App.Release != nil {
+		n.SourceRelease = req.Source.App.Release.ID
+	}
+	for _, t := range req.Targets {
+		n.Targets = append(n.Targets, t.App.ID)
+	}
+	p, err := s.core.CreatePromotion(r.Context(), identity(r), n)
+	if err != nil {
+		return err
+	}
+	// The spec answers 200, not 201, for a promotion.
+	writeJSON(w, http.StatusOK, promotionToJSON(p))
+	return nil
+}
+
+func (s *Server) listPromotions(w http.ResponseWriter, r *http.Request) error {
+	page, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	promotions, next, err := s.core.ListPromotions(r.Context(), r.URL.Query().Get("pipeline"), page)
+	if err != nil {
+		return err
+	}
+	out := make([]promotionJSON, len(promotions))
+	for i := range promotions {
+		out[i] = promotionToJSON(&promotions[i])
+	}
+	setNextCursor(w, next)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getPromotion(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.core.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, promotionToJSON(p))
+	return nil
+}
+
+func (s *Server) listPromotionTargets(w http.ResponseWriter, r *http.Request) error {
+	page, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.core.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
+	if err != nil {
+		return err
+	}
+	targets, next, err := pageSlice(p.Targets, page, func(t domain.PromotionTarget) string { return t.ID })
+	if err != nil {
+		return err
+	}
+	out := make([]promotionTargetJSON, len(targets))
+	for i := range targets {
+		out[i] = promotionTargetToJSON(p, &targets[i])
+	}
+	setNextCursor(w, next)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -117,6 +117,9 @@ type Service struct {
 
 	bgOnce sync.Once
 	bgWG   sync.WaitGroup
+
+	// leasing spreads concurrent stack requests over stacks (stacks.go).
+	leasing stackLeasing
 }
 
 // Option customises a Service.

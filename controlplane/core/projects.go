@@ -165,11 +165,11 @@ func (s *Service) RotateStackProjectKey(ctx context.Context, id *domain.Identity
 // sweep finishes the job if the process stops first.
 func (s *Service) DeleteStackProject(ctx context.Context, id *domain.Identity, name string) error {
 	var p *domain.StackProject
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if p, err = projectForChange(tx, id, name); err != nil {
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		if p, err = projectForChange(b.tx, id, name); err != nil {
 			return err
 		}
-		return tx.DeleteStackProject(p)
+		return b.deleteProject(p)
 	})
 	if err != nil {
 		return err

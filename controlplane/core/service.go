@@ -118,8 +118,8 @@ type Service struct {
 	bgOnce sync.Once
 	bgWG   sync.WaitGroup
 
-	// leasing spreads concurrent stack requests over stacks (stacks.go).
-	leasing stackLeasing
+	// stackWriter applies every change to stacks (stacks.go).
+	stackWriter stackWriter
 }
 
 // Option customises a Service.

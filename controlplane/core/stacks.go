@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -13,6 +13,243 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
+
+// Every change to stacks goes through one writer, which applies the
+// operations of all requests waiting at that moment one after the other in
+// a single transaction (group commit):
+//
+//   - One durable commit serves many requests. With SyncWrites on, Badger
+//     syncs its log for every transaction it writes, a millisecond or two
+//     on common disks, which would otherwise cap leases at a few hundred a
+//     second whatever the number of clients.
+//   - Operations never race: the selection rules hold exactly (the oldest
+//     available stack is the oldest, not the oldest nobody else is
+//     grabbing), names are allocated in order, and no stack can be taken
+//     twice. Transactions that change a project (key rotation, settings)
+//     run beside the writer; Badger's conflict detection re-runs a batch
+//     that read a project they changed.
+//   - The writer keeps each project's stackIndex in step with what it
+//     commits, so selection is a heap lookup, not a scan.
+
+// maxStackBatch bounds the operations of one transaction, far below
+// Badger's transaction size limit.
+const maxStackBatch = 128
+
+// stackWriter is the queue of stack operations and the writer's state.
+// Whoever finds the queue without a leader leads: it commits one batch
+// that contains its own operation, then hands the lead to the oldest
+// waiting operation, so no goroutine runs the writer forever and none is
+// needed when the queue is idle.
+type stackWriter struct {
+	mu      sync.Mutex
+	queue   []*stackOp
+	leading bool
+	// indexes by project id; only the leader of the moment touches them.
+	indexes map[string]*stackIndex
+}
+
+type stackOp struct {
+	ctx   context.Context
+	apply func(b *stackBatch) error
+	err   error
+	// signal tells a waiting operation that it is done (true) or that it
+	// leads now (false).
+	signal chan bool
+}
+
+// writeStacks runs apply in a transaction of the stack writer. apply may
+// run more than once (when the transaction is retried) and must check
+// everything before it writes: a domain error fails this operation alone,
+// and it must leave nothing behind; any other error fails the whole batch.
+func (s *Service) writeStacks(ctx context.Context, apply func(b *stackBatch) error) error {
+	w := &s.stackWriter
+	op := &stackOp{ctx: ctx, apply: apply, signal: make(chan bool, 1)}
+	w.mu.Lock()
+	w.queue = append(w.queue, op)
+	lead := !w.leading
+	w.leading = true
+	w.mu.Unlock()
+	if !lead {
+		if done := <-op.signal; done {
+			return op.err
+		}
+	}
+	// This goroutine leads. Its operation is the first in the queue.
+	w.mu.Lock()
+	n := min(len(w.queue), maxStackBatch)
+	batch := w.queue[:n]
+	w.queue = append([]*stackOp(nil), w.queue[n:]...)
+	w.mu.Unlock()
+
+	s.commitStackBatch(context.WithoutCancel(ctx), batch)
+	for _, o := range batch[1:] {
+		o.signal <- true
+	}
+
+	w.mu.Lock()
+	if len(w.queue) > 0 {
+		w.queue[0].signal <- false
+	} else {
+		w.leading = false
+	}
+	w.mu.Unlock()
+	return op.err
+}
+
+// commitStackBatch applies ops in one transaction and sets each one's
+// error.
+func (s *Service) commitStackBatch(ctx context.Context, ops []*stackOp) {
+	w := &s.stackWriter
+	if w.indexes == nil {
+		w.indexes = map[string]*stackIndex{}
+	}
+	// Indexes the batch changed but did not commit are rebuilt from the
+	// store on next use.
+	touched := map[string]bool{}
+	forgetTouched := func() {
+		for id := range touched {
+			delete(w.indexes, id)
+		}
+		clear(touched)
+	}
+	// A panic must not leave the waiting requests without an answer and
+	// the writer without a leader: it fails this batch only.
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("stack writer panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			forgetTouched()
+			for _, op := range ops {
+				op.err = fmt.Errorf("stack writer: panic: %v", v)
+			}
+		}
+	}()
+	errs := make([]error, len(ops))
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		forgetTouched()
+		b := &stackBatch{s: s, tx: tx, touched: touched, projects: map[string]*domain.StackProject{}}
+		for i, op := range ops {
+			if errs[i] = op.ctx.Err(); errs[i] != nil {
+				continue
+			}
+			errs[i] = op.apply(b)
+			if errs[i] != nil && domain.KindOf(errs[i]) == domain.KindInternal {
+				return errs[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		forgetTouched()
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	for i, op := range ops {
+		op.err = errs[i]
+	}
+}
+
+// stackBatch is one transaction of the stack writer.
+type stackBatch struct {
+	s       *Service
+	tx      *store.Tx
+	touched map[string]bool
+	// projects read in this transaction, by id.
+	projects map[string]*domain.StackProject
+}
+
+// project is currentProject, read once per batch.
+func (b *stackBatch) project(p *domain.StackProject) (*domain.StackProject, error) {
+	if cur, ok := b.projects[p.ID]; ok {
+		return cur, nil
+	}
+	cur, err := currentProject(b.tx, p)
+	if err != nil {
+		return nil, err
+	}
+	b.projects[p.ID] = cur
+	return cur, nil
+}
+
+// deleteProject deletes a project; its stacks go with the purge.
+func (b *stackBatch) deleteProject(p *domain.StackProject) error {
+	if err := b.tx.DeleteStackProject(p); err != nil {
+		return err
+	}
+	delete(b.projects, p.ID)
+	delete(b.s.stackWriter.indexes, p.ID)
+	return nil
+}
+
+// index returns the project's stack index, building it from the stack
+// records the first time.
+func (b *stackBatch) index(projectID string) (*stackIndex, error) {
+	w := &b.s.stackWriter
+	ix := w.indexes[projectID]
+	if ix == nil {
+		stacks, _, err := b.tx.ListStacks(projectID, store.Page{})
+		if err != nil {
+			return nil, err
+		}
+		ix = newStackIndex()
+		for i := range stacks {
+			ix.set(&stacks[i])
+		}
+		w.indexes[projectID] = ix
+	}
+	b.touched[projectID] = true
+	return ix, nil
+}
+
+// stack loads a stack the index names; a disagreement is a bug, and the
+// batch fails so that the index is rebuilt.
+func (b *stackBatch) stack(projectID string, n int) (*domain.Stack, error) {
+	st, err := b.tx.Stack(projectID, n)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("stack index of project %s names stack %d, which does not exist", projectID, n)
+	}
+	return st, err
+}
+
+func (b *stackBatch) put(ix *stackIndex, st *domain.Stack) error {
+	if err := b.tx.PutStack(st); err != nil {
+		return err
+	}
+	ix.set(st)
+	return nil
+}
+
+// expireLeases releases up to limit stacks of the project whose lease ran
+// out by now.
+func (b *stackBatch) expireLeases(projectID string, now time.Time, limit int) ([]domain.Stack, error) {
+	ix, err := b.index(projectID)
+	if err != nil {
+		return nil, err
+	}
+	var released []domain.Stack
+	for len(released) < limit {
+		n, ok := ix.firstExpired(now)
+		if !ok {
+			break
+		}
+		st, err := b.stack(projectID, n)
+		if err != nil {
+			return nil, err
+		}
+		if !st.ExpireLease(now) {
+			return nil, fmt.Errorf("stack index of project %s says the lease of %s ran out, the record says %+v", projectID, st.Name, st.Lease)
+		}
+		if err := b.put(ix, st); err != nil {
+			return nil, err
+		}
+		released = append(released, *st)
+	}
+	return released, nil
+}
+
+// expireBatch bounds the expired leases one operation releases. Beyond it
+// (thousands of abandoned leases at once) the sweep releases the rest.
+const expireBatch = 256
 
 // LeaseRequest asks for a stack for a branch.
 type LeaseRequest struct {
@@ -33,81 +270,11 @@ type Lease struct {
 	Replayed bool
 }
 
-var (
-	// errNoFreeStack ends a lease attempt that may not create a stack.
-	errNoFreeStack = errors.New("no available stack")
-	// errExpiredLeases ends a lease attempt that found leases to expire
-	// first: they count as available.
-	errExpiredLeases = errors.New("expired leases to release")
-)
-
-// stackLeasing spreads concurrent lease requests of one project over
-// different stacks. Without it every request would pick the same oldest
-// available stack, and all but one would lose the commit and start again.
-// It is an in-process hint only: the transaction that takes a stack reads
-// and writes its record, so two holders can never both commit.
-type stackLeasing struct {
-	mu      sync.Mutex
-	claimed map[stackRef]*stackClaims
-	// creating serialises the creation of stacks per project (striped by
-	// project id): creations all write the project's stack counter, and
-	// queueing them is cheaper than retrying conflicts.
-	creating [16]sync.Mutex
-}
-
-type stackRef struct {
-	project string
-	number  int
-}
-
-// stackClaims are the stacks one request is trying to take.
-type stackClaims struct{ refs []stackRef }
-
-// claim marks a stack as being taken by c; false when another request is
-// taking it.
-func (l *stackLeasing) claim(c *stackClaims, ref stackRef) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if owner, ok := l.claimed[ref]; ok {
-		return owner == c
-	}
-	if l.claimed == nil {
-		l.claimed = map[stackRef]*stackClaims{}
-	}
-	l.claimed[ref] = c
-	c.refs = append(c.refs, ref)
-	return true
-}
-
-// unclaim drops one claim of c.
-func (l *stackLeasing) unclaim(c *stackClaims, ref stackRef) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.claimed[ref] == c {
-		delete(l.claimed, ref)
-	}
-}
-
-// releaseAll drops every claim of c.
-func (l *stackLeasing) releaseAll(c *stackClaims) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, ref := range c.refs {
-		if l.claimed[ref] == c {
-			delete(l.claimed, ref)
-		}
-	}
-	c.refs = nil
-}
-
-func (l *stackLeasing) creationLock(projectID string) *sync.Mutex {
-	return &l.creating[crc32.ChecksumIEEE([]byte(projectID))%uint32(len(l.creating))]
-}
-
 // RequestStack leases a stack of p for a branch. It takes, in this order:
-// an available stack last used by the branch, else the available stack
-// modified longest ago, else a new stack named prefix + (count + 1). A lease
-// past its expiry counts as available.
+// an available stack of the branch (the one modified longest ago if there
+// are several), else the available stack modified longest ago, else a new
+// stack named prefix + (count + 1). A lease past its expiry counts as
+// available.
 func (s *Service) RequestStack(ctx context.Context, p *domain.StackProject, r LeaseRequest) (*Lease, error) {
 	if r.Branch == "" {
 		r.Branch = domain.DefaultStackBranch
@@ -125,178 +292,87 @@ func (s *Service) RequestStack(ctx context.Context, p *domain.StackProject, r Le
 			return nil, err
 		}
 	}
-	claims := &stackClaims{}
-	defer s.leasing.releaseAll(claims)
-	for expiries := 0; ; expiries++ {
-		lease, err := s.lease(ctx, p, r, claims, false)
-		if errors.Is(err, errNoFreeStack) {
-			lease, err = s.leaseCreating(ctx, p, r, claims)
-		}
-		if !errors.Is(err, errExpiredLeases) {
-			return lease, err
-		}
-		// Leases can run out while this request runs, but not over and
-		// over: then the index disagrees with the stacks.
-		if expiries == maxExpiryRounds {
-			return nil, fmt.Errorf("project %s: leases still expired after %d rounds of release", p.Name, expiries)
-		}
-		if _, err := s.expireLeases(ctx, p.ID); err != nil {
-			return nil, err
-		}
-	}
-}
-
-const maxExpiryRounds = 3
-
-// leaseCreating is lease allowed to create a stack, one creator of the
-// project at a time.
-func (s *Service) leaseCreating(ctx context.Context, p *domain.StackProject, r LeaseRequest, claims *stackClaims) (*Lease, error) {
-	mu := s.leasing.creationLock(p.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	return s.lease(ctx, p, r, claims, true)
-}
-
-// lease runs one lease transaction. Without mayCreate it ends with
-// errNoFreeStack rather than create a stack.
-func (s *Service) lease(ctx context.Context, p *domain.StackProject, r LeaseRequest, claims *stackClaims, mayCreate bool) (*Lease, error) {
-	var out *Lease
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
-		out = nil
-		proj, err := currentProject(tx, p)
-		if err != nil {
-			return err
-		}
-		now := s.now().UTC()
-		if r.IdempotencyKey != "" {
-			replay, err := tx.LeaseReplay(p.ID, r.IdempotencyKey)
-			switch {
-			case err == nil && now.Sub(replay.CreatedAt) < domain.LeaseReplayWindow:
-				if replay.Branch != r.Branch || replay.TTL != r.TTL {
-					return domain.Unprocessable("Idempotency-Key %q was used for another request (branch %q, ttl %ds)", r.IdempotencyKey, replay.Branch, int(replay.TTL/time.Second))
-				}
-				out = &Lease{Stack: &replay.Stack, Replayed: true}
-				return nil
-			case err != nil && !isNotFound(err):
-				return err
-			}
-		}
-		st, err := s.takeFreeStack(ctx, tx, proj.ID, r.Branch, now, claims)
-		if err != nil {
-			return err
-		}
-		if st == nil {
-			if !mayCreate {
-				return errNoFreeStack
-			}
-			if st, err = newStackTx(tx, proj, now); err != nil {
-				return err
-			}
-		}
-		st.Take(uuid.NewString(), r.Branch, now, now.Add(r.TTL))
-		if err := tx.PutStack(st); err != nil {
-			return err
-		}
-		if r.IdempotencyKey != "" {
-			replay := &domain.LeaseReplay{Branch: r.Branch, TTL: r.TTL, Stack: *st, CreatedAt: now}
-			// Badger's TTL runs on the wall clock; the window is checked
-			// against the service clock above.
-			if err := tx.PutLeaseReplay(p.ID, r.IdempotencyKey, replay, domain.LeaseReplayWindow+time.Hour); err != nil {
-				return err
-			}
-		}
-		out = &Lease{Stack: st}
-		return nil
+	var lease *Lease
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		lease, err = b.lease(p, r)
+		return err
 	})
-	return out, err
+	return lease, err
 }
 
-// takeFreeStack finds and loads an available stack for branch, by the
-// selection rules, that no concurrent request of this process is taking.
-// It returns nil when there is none.
-//
-// The candidates are found in a separate snapshot so that the index entries
-// skipped on the way (stacks other requests are taking) do not join this
-// transaction's reads, which would make it conflict with every one of them.
-// Reading the chosen stack's record in tx is what makes taking it safe.
-func (s *Service) takeFreeStack(ctx context.Context, tx *store.Tx, projectID, branch string, now time.Time, claims *stackClaims) (*domain.Stack, error) {
-	tried := map[int]bool{}
-	for {
-		n, err := s.findFreeStack(ctx, projectID, branch, now, claims, tried)
-		if err != nil || n == 0 {
-			return nil, err
-		}
-		tried[n] = true
-		st, err := tx.Stack(projectID, n)
-		if isNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if st.Available() {
-			return st, nil
-		}
-		// Taken since the snapshot: look again.
-		s.leasing.unclaim(claims, stackRef{projectID, n})
-	}
-}
-
-// findFreeStack claims the first available stack of the branch, else the
-// first available stack, in order of modification, skipping those in
-// tried. It returns 0 when there is none and errExpiredLeases when some
-// lease of the project has run out.
-func (s *Service) findFreeStack(ctx context.Context, projectID, branch string, now time.Time, claims *stackClaims, tried map[int]bool) (int, error) {
-	found := 0
-	err := s.store.View(ctx, func(tx *store.Tx) error {
-		expired, err := tx.ExpiredLeases(projectID, now, 1)
-		if err != nil {
-			return err
-		}
-		if len(expired) > 0 {
-			return errExpiredLeases
-		}
-		pick := func(n int) bool {
-			if !tried[n] && s.leasing.claim(claims, stackRef{projectID, n}) {
-				found = n
-				return false
-			}
-			return true
-		}
-		if err := tx.FreeStacks(projectID, branch, pick); err != nil || found != 0 {
-			return err
-		}
-		return tx.FreeStacks(projectID, "", pick)
-	})
-	return found, err
-}
-
-// newStackTx adds the project's next stack.
-func newStackTx(tx *store.Tx, p *domain.StackProject, now time.Time) (*domain.Stack, error) {
-	count, err := tx.StackCount(p.ID)
+func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, error) {
+	proj, err := b.project(p)
 	if err != nil {
 		return nil, err
 	}
-	n := count + 1
-	name := p.StackName(n)
-	// UpdateStackProject refuses prefixes that could lead here; this keeps
-	// names unique whatever happened before.
-	if _, err := tx.StackByName(p.ID, name); err == nil {
-		return nil, domain.Conflict("the next stack name %q is taken by an older stack: change the project's prefix", name)
-	} else if !isNotFound(err) {
+	now := b.s.now().UTC()
+	if r.IdempotencyKey != "" {
+		replay, err := b.tx.LeaseReplay(proj.ID, r.IdempotencyKey)
+		switch {
+		case err == nil && now.Sub(replay.CreatedAt) < domain.LeaseReplayWindow:
+			if replay.Branch != r.Branch || replay.TTL != r.TTL {
+				return nil, domain.Unprocessable("Idempotency-Key %q was used for another request (branch %q, ttl %ds)", r.IdempotencyKey, replay.Branch, int(replay.TTL/time.Second))
+			}
+			return &Lease{Stack: &replay.Stack, Replayed: true}, nil
+		case err != nil && !isNotFound(err):
+			return nil, err
+		}
+	}
+	if _, err := b.expireLeases(proj.ID, now, expireBatch); err != nil {
 		return nil, err
 	}
-	if err := tx.SetStackCount(p.ID, n); err != nil {
+	ix, err := b.index(proj.ID)
+	if err != nil {
 		return nil, err
 	}
-	return &domain.Stack{
+	var st *domain.Stack
+	if n := ix.pick(r.Branch); n != 0 {
+		if st, err = b.stack(proj.ID, n); err != nil {
+			return nil, err
+		}
+		if !st.Available() {
+			return nil, fmt.Errorf("stack index of project %s offers %s, which is leased", proj.ID, st.Name)
+		}
+		st.Take(uuid.NewString(), r.Branch, now, now.Add(r.TTL))
+		err = b.put(ix, st)
+	} else {
+		st, err = b.createStack(proj, ix, r, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.IdempotencyKey != "" {
+		replay := &domain.LeaseReplay{Branch: r.Branch, TTL: r.TTL, Stack: *st, CreatedAt: now}
+		// Badger drops the record on the wall clock; the window itself is
+		// checked against the service clock above.
+		if err := b.tx.PutLeaseReplay(proj.ID, r.IdempotencyKey, replay, domain.LeaseReplayWindow+time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return &Lease{Stack: st}, nil
+}
+
+// createStack adds the project's next stack, leased for r.
+func (b *stackBatch) createStack(p *domain.StackProject, ix *stackIndex, r LeaseRequest, now time.Time) (*domain.Stack, error) {
+	count, err := b.tx.StackCount(p.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := &domain.Stack{
 		ProjectID:          p.ID,
-		Number:             n,
-		Name:               name,
+		Number:             count + 1,
+		Name:               p.StackName(count + 1),
 		LastDeployedCommit: p.InitialCommit,
 		Created:            now,
-		Modified:           now,
-	}, nil
+	}
+	st.Take(uuid.NewString(), r.Branch, now, now.Add(r.TTL))
+	// UpdateStackProject refuses prefixes that could make a name come
+	// round again; the store checks anyway.
+	if err := b.tx.CreateStack(st); err != nil {
+		return nil, err
+	}
+	ix.set(st)
+	return st, nil
 }
 
 // SetLastDeployedCommit records what is deployed on a stack.
@@ -308,18 +384,13 @@ func (s *Service) SetLastDeployedCommit(ctx context.Context, p *domain.StackProj
 		return nil, err
 	}
 	var st *domain.Stack
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if _, err := currentProject(tx, p); err != nil {
-			return err
-		}
-		if st, err = tx.StackByName(p.ID, stackName); err != nil {
-			return err
-		}
-		now := s.now().UTC()
-		st.ExpireLease(now)
-		st.LastDeployedCommit = commit
-		st.Modified = now
-		return tx.PutStack(st)
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		st, err = b.modifyStack(p, stackName, func(st *domain.Stack, now time.Time) (bool, error) {
+			st.LastDeployedCommit = commit
+			st.Modified = now
+			return true, nil
+		})
+		return err
 	})
 	return st, err
 }
@@ -332,27 +403,47 @@ func (s *Service) ReleaseStack(ctx context.Context, p *domain.StackProject, stac
 		return nil, domain.Invalid("stackName is required")
 	}
 	var st *domain.Stack
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if _, err := currentProject(tx, p); err != nil {
-			return err
-		}
-		if st, err = tx.StackByName(p.ID, stackName); err != nil {
-			return err
-		}
-		now := s.now().UTC()
-		expired := st.ExpireLease(now)
-		switch {
-		case st.Available() && !expired:
-			return nil
-		case st.Available():
-		case leaseID != "" && leaseID != st.Lease.ID:
-			return domain.Conflict("stack %q is held by another lease than %q", stackName, leaseID)
-		default:
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		st, err = b.modifyStack(p, stackName, func(st *domain.Stack, now time.Time) (bool, error) {
+			switch {
+			case st.Available():
+				return false, nil
+			case leaseID != "" && leaseID != st.Lease.ID:
+				return false, domain.Conflict("stack %q is held by another lease than %q", stackName, leaseID)
+			}
 			st.Release(now)
-		}
-		return tx.PutStack(st)
+			return true, nil
+		})
+		return err
 	})
 	return st, err
+}
+
+// modifyStack applies change to a stack of the project, after ending a
+// lease that ran out, and saves it if that or change changed it.
+func (b *stackBatch) modifyStack(p *domain.StackProject, name string, change func(st *domain.Stack, now time.Time) (bool, error)) (*domain.Stack, error) {
+	proj, err := b.project(p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := b.tx.StackByName(proj.ID, name)
+	if err != nil {
+		return nil, err
+	}
+	now := b.s.now().UTC()
+	expired := st.ExpireLease(now)
+	changed, err := change(st, now)
+	if err != nil {
+		return nil, err
+	}
+	if !expired && !changed {
+		return st, nil
+	}
+	ix, err := b.index(proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return st, b.put(ix, st)
 }
 
 // DeleteLastStack removes the project's highest-numbered stack, so that the
@@ -360,28 +451,34 @@ func (s *Service) ReleaseStack(ctx context.Context, p *domain.StackProject, stac
 // force.
 func (s *Service) DeleteLastStack(ctx context.Context, p *domain.StackProject, force bool) (*domain.Stack, error) {
 	var st *domain.Stack
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
-		if _, err := currentProject(tx, p); err != nil {
+	err := s.writeStacks(ctx, func(b *stackBatch) error {
+		proj, err := b.project(p)
+		if err != nil {
 			return err
 		}
-		count, err := tx.StackCount(p.ID)
+		count, err := b.tx.StackCount(proj.ID)
 		if err != nil {
 			return err
 		}
 		if count == 0 {
-			return domain.NotFound("project %q has no stacks", p.Name)
+			return domain.NotFound("project %q has no stacks", proj.Name)
 		}
-		if st, err = tx.Stack(p.ID, count); err != nil {
+		if st, err = b.tx.Stack(proj.ID, count); err != nil {
 			return err
 		}
-		st.ExpireLease(s.now().UTC())
+		st.ExpireLease(b.s.now().UTC())
 		if !st.Available() && !force {
 			return domain.Conflict("stack %q is leased until %s: release it first, or delete with force", st.Name, st.Lease.ExpiresAt.Format(time.RFC3339))
 		}
-		if err := tx.DeleteStack(st); err != nil {
+		ix, err := b.index(proj.ID)
+		if err != nil {
 			return err
 		}
-		return tx.SetStackCount(p.ID, count-1)
+		if err := b.tx.DeleteLastStack(st); err != nil {
+			return err
+		}
+		ix.remove(st.Number)
+		return nil
 	})
 	return st, err
 }
@@ -402,45 +499,6 @@ func (s *Service) ListStacks(ctx context.Context, p *domain.StackProject, page s
 	return out, next, err
 }
 
-// expireBatch bounds the stacks one expiry transaction releases.
-const expireBatch = 256
-
-// expireLeases releases the stacks of a project whose lease ran out.
-func (s *Service) expireLeases(ctx context.Context, projectID string) ([]domain.Stack, error) {
-	var released []domain.Stack
-	for {
-		var batch []domain.Stack
-		err := s.store.Update(ctx, func(tx *store.Tx) error {
-			batch = batch[:0]
-			now := s.now().UTC()
-			numbers, err := tx.ExpiredLeases(projectID, now, expireBatch)
-			if err != nil {
-				return err
-			}
-			for _, n := range numbers {
-				st, err := tx.Stack(projectID, n)
-				if err != nil {
-					return err
-				}
-				if st.ExpireLease(now) {
-					if err := tx.PutStack(st); err != nil {
-						return err
-					}
-					batch = append(batch, *st)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return released, err
-		}
-		released = append(released, batch...)
-		if len(batch) < expireBatch {
-			return released, nil
-		}
-	}
-}
-
 // sweepStacks releases every expired lease and finishes removing the
 // stacks of deleted projects. It is both the background sweep and the
 // stack-leases healer.
@@ -459,13 +517,29 @@ func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
 		return rep, err
 	}
 	for _, p := range projects {
-		released, err := s.expireLeases(ctx, p.ID)
-		for _, st := range released {
-			rep.Details = append(rep.Details, fmt.Sprintf("project %s: released stack %s (lease expired at %s)", p.Name, st.Name, st.Modified.Format(time.RFC3339)))
-		}
-		rep.Healed += len(released)
-		if err != nil {
-			return rep, err
+		for {
+			var released []domain.Stack
+			err := s.writeStacks(ctx, func(b *stackBatch) error {
+				proj, err := b.project(&p)
+				if err != nil {
+					return err
+				}
+				released, err = b.expireLeases(proj.ID, b.s.now().UTC(), expireBatch)
+				return err
+			})
+			if errors.Is(err, errBadProjectKey) {
+				break // deleted since it was listed
+			}
+			if err != nil {
+				return rep, err
+			}
+			for _, st := range released {
+				rep.Details = append(rep.Details, fmt.Sprintf("project %s: released stack %s (lease expired at %s)", p.Name, st.Name, st.Modified.Format(time.RFC3339)))
+			}
+			rep.Healed += len(released)
+			if len(released) < expireBatch {
+				break
+			}
 		}
 	}
 	for _, id := range purges {

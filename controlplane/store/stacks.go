@@ -13,9 +13,10 @@ import (
 )
 
 // Stack projects are keyed by name; everything below a project by its id.
-// A lease request touches only the stack it takes and that stack's index
-// entries, so requests for different stacks commit side by side; only the
-// creation of a stack writes the per-project counter.
+// Which stacks are available is not indexed here: core keeps that index in
+// memory, rebuilt from the stack records, because the keys of such an index
+// would change on every lease and release, and Badger scans slow down with
+// every deleted key they pass.
 const (
 	nsStackProject       = "stackproject"          // name -> StackProject
 	nsStackProjectByKey  = "idx-stackproject-key"  // hex sha256 of the key -> name
@@ -23,16 +24,10 @@ const (
 	nsStack              = "stack"                 // project id, number -> Stack
 	nsStackCount         = "stackcount"            // project id -> number of stacks
 	nsStackByName        = "idx-stack-name"        // project id, stack name -> number
-	nsStackFree          = "idx-stack-free"        // project id, modified, number -> ""
-	nsStackFreeByBranch  = "idx-stack-free-branch" // project id, branch, modified, number -> ""
-	nsStackLeased        = "idx-stack-leased"      // project id, lease expiry, number -> ""
 	nsLeaseReplay        = "stack-lease-replay"    // project id, idempotency key -> LeaseReplay
 	nsStackPurge         = "stack-purge"           // project id of a deleted project -> ""
 
 	stackNumber = "%010d"
-	// Times in index keys are zero-padded Unix nanoseconds, so that byte
-	// order is time order.
-	indexTime = "%020d"
 )
 
 // StackProject returns the project called name.
@@ -162,29 +157,6 @@ func stackKey(projectID string, n int) []byte {
 	return key(nsStack, projectID, fmt.Sprintf(stackNumber, n))
 }
 
-func indexTimeOf(t time.Time) string { return fmt.Sprintf(indexTime, t.UnixNano()) }
-
-// stackIndexEntry is one index key of a stack and its value.
-type stackIndexEntry struct {
-	key   string
-	value string
-}
-
-// stackIndexEntries lists the index entries a stack in its state has.
-func stackIndexEntries(st *domain.Stack) []stackIndexEntry {
-	num := fmt.Sprintf(stackNumber, st.Number)
-	out := []stackIndexEntry{{string(key(nsStackByName, st.ProjectID, st.Name)), strconv.Itoa(st.Number)}}
-	if st.Available() {
-		mod := indexTimeOf(st.Modified)
-		out = append(out,
-			stackIndexEntry{string(key(nsStackFree, st.ProjectID, mod, num)), ""},
-			stackIndexEntry{string(key(nsStackFreeByBranch, st.ProjectID, st.Branch, mod, num)), ""})
-	} else {
-		out = append(out, stackIndexEntry{string(key(nsStackLeased, st.ProjectID, indexTimeOf(st.Lease.ExpiresAt), num)), ""})
-	}
-	return out
-}
-
 // Stack returns stack number n of a project.
 func (tx *Tx) Stack(projectID string, n int) (*domain.Stack, error) {
 	var st domain.Stack
@@ -227,53 +199,8 @@ func (tx *Tx) StacksNamedWithPrefix(projectID, pfx string, fn func(name string, 
 	})
 }
 
-// PutStack creates or replaces a stack and keeps its indexes in step.
-func (tx *Tx) PutStack(st *domain.Stack) error {
-	var oldEntries []stackIndexEntry
-	var old domain.Stack
-	switch err := tx.get(stackKey(st.ProjectID, st.Number), &old); {
-	case err == nil:
-		oldEntries = stackIndexEntries(&old)
-	case !errors.Is(err, errNoKey):
-		return err
-	}
-	entries := stackIndexEntries(st)
-	for _, e := range oldEntries {
-		if !slices.Contains(entries, e) {
-			if err := tx.delete([]byte(e.key)); err != nil {
-				return err
-			}
-		}
-	}
-	for _, e := range entries {
-		if !slices.Contains(oldEntries, e) {
-			if err := tx.putRaw([]byte(e.key), []byte(e.value)); err != nil {
-				return err
-			}
-		}
-	}
-	return tx.put(stackKey(st.ProjectID, st.Number), st)
-}
-
-// DeleteStack removes a stack and its index entries.
-func (tx *Tx) DeleteStack(st *domain.Stack) error {
-	var stored domain.Stack
-	if err := tx.get(stackKey(st.ProjectID, st.Number), &stored); err != nil {
-		if errors.Is(err, errNoKey) {
-			return domain.NotFound("stack %q not found", st.Name)
-		}
-		return err
-	}
-	for _, e := range stackIndexEntries(&stored) {
-		if err := tx.delete([]byte(e.key)); err != nil {
-			return err
-		}
-	}
-	return tx.delete(stackKey(st.ProjectID, st.Number))
-}
-
-// StackCount returns how many stacks a project has, which is also the
-// number of its last stack.
+// StackCount returns how many stacks a project has. Stacks are numbered
+// from 1 without gaps, so it is also the number of the last one.
 func (tx *Tx) StackCount(projectID string) (int, error) {
 	v, err := tx.getRaw(key(nsStackCount, projectID))
 	if errors.Is(err, errNoKey) {
@@ -285,70 +212,59 @@ func (tx *Tx) StackCount(projectID string) (int, error) {
 	return strconv.Atoi(string(v))
 }
 
-// SetStackCount records how many stacks a project has.
-func (tx *Tx) SetStackCount(projectID string, n int) error {
-	return tx.putRaw(key(nsStackCount, projectID), []byte(strconv.Itoa(n)))
+// CreateStack adds the next stack of a project: its number must follow the
+// last one, and its name must be free.
+func (tx *Tx) CreateStack(st *domain.Stack) error {
+	count, err := tx.StackCount(st.ProjectID)
+	if err != nil {
+		return err
+	}
+	if st.Number != count+1 {
+		return fmt.Errorf("stack number %d does not follow the last one, %d", st.Number, count)
+	}
+	nameKey := key(nsStackByName, st.ProjectID, st.Name)
+	if taken, err := tx.exists(nameKey); err != nil || taken {
+		if err == nil {
+			err = domain.Conflict("a stack is already called %q", st.Name)
+		}
+		return err
+	}
+	if err := tx.putRaw(nameKey, []byte(strconv.Itoa(st.Number))); err != nil {
+		return err
+	}
+	if err := tx.putRaw(key(nsStackCount, st.ProjectID), []byte(strconv.Itoa(st.Number))); err != nil {
+		return err
+	}
+	return tx.put(stackKey(st.ProjectID, st.Number), st)
+}
+
+// PutStack saves a change to an existing stack; its number and name never
+// change.
+func (tx *Tx) PutStack(st *domain.Stack) error {
+	return tx.put(stackKey(st.ProjectID, st.Number), st)
+}
+
+// DeleteLastStack removes the highest-numbered stack of its project.
+func (tx *Tx) DeleteLastStack(st *domain.Stack) error {
+	count, err := tx.StackCount(st.ProjectID)
+	if err != nil {
+		return err
+	}
+	if st.Number != count {
+		return fmt.Errorf("stack number %d is not the last one, %d", st.Number, count)
+	}
+	if err := tx.delete(key(nsStackByName, st.ProjectID, st.Name)); err != nil {
+		return err
+	}
+	if err := tx.putRaw(key(nsStackCount, st.ProjectID), []byte(strconv.Itoa(count-1))); err != nil {
+		return err
+	}
+	return tx.delete(stackKey(st.ProjectID, st.Number))
 }
 
 // ListStacks returns one page of a project's stacks ordered by number.
 func (tx *Tx) ListStacks(projectID string, p Page) ([]domain.Stack, string, error) {
 	return scanPage[domain.Stack](tx, prefix(nsStack, projectID), p)
-}
-
-// FreeStacks calls fn with the number of each available stack of the
-// project, oldest modification first, until fn returns false. A non-empty
-// branch limits it to the stacks whose branch that is.
-//
-// Badger counts every index entry an iterator visits as read: in an update
-// transaction, a concurrent change to any of them is a conflict. Callers
-// picking one entry among many therefore scan in a View.
-func (tx *Tx) FreeStacks(projectID, branch string, fn func(n int) bool) error {
-	pfx := prefix(nsStackFree, projectID)
-	if branch != "" {
-		pfx = prefix(nsStackFreeByBranch, projectID, branch)
-	}
-	return tx.scan(pfx, "", 0, true, func(k, _ []byte) error {
-		n, err := strconv.Atoi(lastPart(k))
-		if err != nil {
-			return fmt.Errorf("free stack index %q: %w", k, err)
-		}
-		if !fn(n) {
-			return errStop
-		}
-		return nil
-	})
-}
-
-// ExpiredLeases returns the numbers of up to limit stacks of the project
-// whose lease ran out by now, earliest expiry first.
-func (tx *Tx) ExpiredLeases(projectID string, now time.Time, limit int) ([]int, error) {
-	pfx := prefix(nsStackLeased, projectID)
-	until := indexTimeOf(now)
-	var out []int
-	err := tx.scan(pfx, "", limit, true, func(k, _ []byte) error {
-		expiry, number, ok := cutIndexTime(k[len(pfx):])
-		if !ok {
-			return fmt.Errorf("leased stack index %q is malformed", k)
-		}
-		if expiry > until {
-			return errStop
-		}
-		n, err := strconv.Atoi(number)
-		if err != nil {
-			return fmt.Errorf("leased stack index %q: %w", k, err)
-		}
-		out = append(out, n)
-		return nil
-	})
-	return out, err
-}
-
-// cutIndexTime splits "<time><sep><rest>".
-func cutIndexTime(k []byte) (t, rest string, ok bool) {
-	if len(k) < 21 || k[20] != sep {
-		return "", "", false
-	}
-	return string(k[:20]), string(k[21:]), true
 }
 
 // LeaseReplay returns what an Idempotency-Key of a project remembers.
@@ -389,7 +305,7 @@ func (tx *Tx) StackPurges() ([]string, error) {
 // marker then goes too).
 func (tx *Tx) PurgeStacks(projectID string, limit int) (done bool, err error) {
 	var keys [][]byte
-	for _, ns := range []string{nsStack, nsStackByName, nsStackFree, nsStackFreeByBranch, nsStackLeased, nsLeaseReplay} {
+	for _, ns := range []string{nsStack, nsStackByName, nsLeaseReplay} {
 		err := tx.scan(prefix(ns, projectID), "", limit-len(keys), true, func(k, _ []byte) error {
 			keys = append(keys, append([]byte{}, k...))
 			return nil

@@ -563,19 +563,22 @@ func init() {
 		Description: "Releases stacks whose lease expired and removes the stacks of deleted projects.",
 		Run:         func(s *Service, ctx context.Context) (HealerReport, error) { return s.sweepStacks(ctx) },
 	})
+	// The first sweep runs at start: it releases leases that ran out while
+	// the server was down, and builds every project's index before the
+	// first request needs it.
 	backgroundTasks = append(backgroundTasks, func(s *Service, ctx context.Context) {
 		t := time.NewTicker(leaseSweepInterval)
 		defer t.Stop()
 		for {
+			if rep, err := s.sweepStacks(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("stack lease sweep failed", "err", err)
+			} else if rep.Healed > 0 {
+				s.log.Info("stack lease sweep", "healed", rep.Healed)
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if rep, err := s.sweepStacks(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("stack lease sweep failed", "err", err)
-				} else if rep.Healed > 0 {
-					s.log.Info("stack lease sweep", "healed", rep.Healed)
-				}
 			}
 		}
 	})

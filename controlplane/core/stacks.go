@@ -29,7 +29,9 @@ import (
 //     run beside the writer; Badger's conflict detection re-runs a batch
 //     that read a project they changed.
 //   - The writer keeps each project's stackIndex in step with what it
-//     commits, so selection is a heap lookup, not a scan.
+//     commits, so selection is a heap lookup, not a scan. This holds
+//     because nothing else writes stack records (the purge of a deleted
+//     project's stacks aside, whose index goes with the project).
 
 // maxStackBatch bounds the operations of one transaction, far below
 // Badger's transaction size limit.

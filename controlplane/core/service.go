@@ -118,7 +118,10 @@ type Service struct {
 	bgOnce sync.Once
 	bgWG   sync.WaitGroup
 
+	// promotions runs pending promotions (promotions.go).
 	promotions promotionRunner
+	// stackWriter applies every change to stacks (stacks.go).
+	stackWriter stackWriter
 }
 
 // Option customises a Service.

@@ -117,6 +117,8 @@ type Service struct {
 
 	bgOnce sync.Once
 	bgWG   sync.WaitGroup
+	// busy marks apps and instances an operation is working on.
+	busy busyRegistry
 }
 
 // Option customises a Service.

@@ -61,6 +61,10 @@ func (s *Service) CreateInstance(ctx context.Context, id *domain.Identity, n New
 		}
 	}
 	err = s.store.Update(ctx, func(tx *store.Tx) error {
+		// The service may have been removed while its broker was called.
+		if _, err := serviceForUse(tx, id, n.Service); err != nil {
+			return err
+		}
 		if err := instanceNameFree(tx, n.Name); err != nil {
 			return err
 		}

@@ -947,3 +947,24 @@ func TestLainQuota(t *testing.T) {
 	}
 	lainErrorMsg(t, srv.Req(t, "POST", "/api/v1/repos/", ana.Token, map[string]any{"appname": "third"}).Expect(t, 403))
 }
+
+// TestDeletedUserLeavesNoMaintainerRole: deleting an account takes it off
+// every app it maintains, so a new account with the same e-mail inherits
+// nothing; the last owner of an app cannot delete the account.
+func TestDeletedUserLeavesNoMaintainerRole(t *testing.T) {
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
+	cy := srv.NewUser(t, "cy@example.com")
+	register(t, srv, ana.Token, map[string]any{"appname": "hello"})
+	srv.Req(t, "POST", "/api/v1/repos/hello/maintainers/", ana.Token, map[string]string{"username": "cy@example.com", "role": "owner"}).Expect(t, http.StatusOK)
+	srv.Req(t, "GET", "/api/v1/repos/hello/", cy.Token, nil).Expect(t, http.StatusOK)
+
+	srv.Req(t, "DELETE", "/users", cy.Token, nil).Expect(t, http.StatusOK)
+	srv.Req(t, "GET", "/api/v1/repos/hello/maintainers/cy@example.com/", ana.Token, nil).Expect(t, http.StatusNotFound)
+	again := srv.NewUser(t, "cy@example.com")
+	srv.Req(t, "GET", "/api/v1/repos/hello/", again.Token, nil).Expect(t, http.StatusForbidden)
+
+	// ana's team has another member, but ana is hello's only owner now.
+	srv.Req(t, "PUT", "/teams/devs/cy@example.com", ana.Token, nil).Expect(t, http.StatusOK)
+	srv.Req(t, "DELETE", "/users", ana.Token, nil).Expect(t, http.StatusConflict)
+}

@@ -292,6 +292,31 @@ func (s *Service) RemoveMaintainer(ctx context.Context, id *domain.Identity, app
 	})
 }
 
+// forgetMaintainerTx takes a user being deleted off every app it maintains,
+// so that a later account with the same e-mail inherits nothing. The last
+// owner of an app blocks the deletion, as it blocks leaving the app.
+func (s *Service) forgetMaintainerTx(tx *store.Tx, email string) error {
+	apps, _, err := tx.ListApps(store.AppFilter{Maintainer: email}, store.Page{})
+	if err != nil {
+		return err
+	}
+	for i := range apps {
+		a := &apps[i]
+		j := maintainerIndex(a, email)
+		if j < 0 {
+			continue
+		}
+		if a.Maintainers[j].Role == domain.RoleOwner && ownerCount(a) == 1 {
+			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", email, a.Name)
+		}
+		a.Maintainers = slices.Delete(a.Maintainers, j, j+1)
+		if err := s.saveMaintainersTx(tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app string) (*domain.App, error) {
 	a, err := s.appForRead(tx, id, app)
 	if err != nil {

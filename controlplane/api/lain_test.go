@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 	"github.com/berthdev/terraform-provider-berth/internal/berthtest"
 )
 
@@ -472,24 +471,21 @@ func TestLainDeployRedeployUndeploy(t *testing.T) {
 	if a.Release != 2 || a.MetaVersion != second {
 		t.Fatalf("redeployed twice: %+v", a)
 	}
-	// Every release went through core's release path.
-	inst := srv.Instance()
-	err := inst.Store.View(context.Background(), func(tx *store.Tx) error {
-		app, err := tx.App("hello")
-		if err != nil {
-			return err
-		}
-		releases, _, err := tx.ListReleases(app, store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(releases) != 2 || releases[0].MetaVersion != second || releases[1].MetaVersion != metaVersion {
-			t.Errorf("releases: %+v", releases)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	// The same version again (a retried PUT) makes no new release; a config
+	// change since does.
+	lainObject(t, srv.Req(t, "PUT", "/api/v1/apps/hello/", ana.Token, map[string]string{"meta_version": second}).Expect(t, 202), "app", &a)
+	if a.Release != 2 {
+		t.Fatalf("same version redeployed: %+v", a)
+	}
+	setConfig(t, srv, "hello", map[string]string{"LEVEL": "debug"})
+	lainObject(t, srv.Req(t, "PUT", "/api/v1/apps/hello/", ana.Token, map[string]string{"meta_version": second}).Expect(t, 202), "app", &a)
+	if a.Release != 3 {
+		t.Fatalf("redeployed after a config change: %+v", a)
+	}
+	// Every release is in the Akkeris release list.
+	rels := releases(t, srv, ana.Token, "hello")
+	if len(rels) != 3 || rels[0].MetaVersion != second || rels[0].ConfigVars["LEVEL"] != "debug" || rels[1].MetaVersion != second || rels[2].MetaVersion != metaVersion {
+		t.Errorf("releases: %+v", rels)
 	}
 
 	// Undeploy keeps the registration.
@@ -508,7 +504,7 @@ func TestLainDeployRedeployUndeploy(t *testing.T) {
 		t.Fatalf("repo after undeploy: %+v", repo)
 	}
 	// And it deploys again, at the release it had.
-	if a = deploy(t, srv, ana.Token, "hello"); a.MetaVersion != second || a.Release != 2 || len(a.Procs[0].Pods) != 2 {
+	if a = deploy(t, srv, ana.Token, "hello"); a.MetaVersion != second || a.Release != 3 || len(a.Procs[0].Pods) != 2 {
 		t.Fatalf("deployed again: %+v", a)
 	}
 }

@@ -452,10 +452,31 @@ func (s *Service) RedeployApp(ctx context.Context, id *domain.Identity, name, me
 		if err := s.syncResourceInstancesTx(tx, a, nil); err != nil {
 			return err
 		}
+		if same, err := currentReleaseIs(tx, a, metaVersion); err != nil || same {
+			if err != nil {
+				return err
+			}
+			a.UpdatedAt = s.now().UTC()
+			return tx.PutApp(a)
+		}
 		_, err = s.createReleaseTx(tx, a, NewRelease{MetaVersion: metaVersion, Description: "lain deploy of " + metaVersion})
 		return err
 	})
 	return a, err
+}
+
+// currentReleaseIs reports whether the app's current release already runs
+// metaVersion with its present config: redeploying it then makes no new
+// release, so a retried PUT stays idempotent.
+func currentReleaseIs(tx *store.Tx, a *domain.App, metaVersion string) (bool, error) {
+	if a.LastRelease == 0 {
+		return false, nil
+	}
+	r, err := tx.ReleaseByVersion(a.ID, a.LastRelease)
+	if err != nil {
+		return false, err
+	}
+	return r.MetaVersion == metaVersion && r.Image == "" && r.ConfigVersion == a.ConfigVersion, nil
 }
 
 // UndeployApp stops a deployed app and removes its resource instances; its

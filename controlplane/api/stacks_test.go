@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -480,18 +479,12 @@ func TestStackLeasesHealer(t *testing.T) {
 	keyCall(t, srv, key, "POST", "/requestStack", map[string]any{"branch": "b", "ttl": 600}).Expect(t, 200)
 	srv.Clock.Advance(2 * time.Minute)
 
-	ctx := context.Background()
-	svc := srv.Instance().Core
-	admin, err := svc.Authenticate(ctx, srv.AdminToken)
-	if err != nil {
-		t.Fatal(err)
+	rep := runHealer(t, srv, "stack-leases")
+	if rep.Healed != 1 || len(rep.Details) != 1 || !strings.Contains(rep.Details[0], "test-1") {
+		t.Fatalf("healer: %+v", rep)
 	}
-	rep, err := svc.RunHealer(ctx, admin, "stack-leases")
-	if err != nil || rep.Healed != 1 || len(rep.Details) != 1 || !strings.Contains(rep.Details[0], "test-1") {
-		t.Fatalf("healer: %+v %v", rep, err)
-	}
-	if rep, err = svc.RunHealer(ctx, admin, "stack-leases"); err != nil || rep.Healed != 0 {
-		t.Fatalf("second run: %+v %v", rep, err)
+	if rep = runHealer(t, srv, "stack-leases"); rep.Healed != 0 {
+		t.Fatalf("second run: %+v", rep)
 	}
 	stacks := listStacks(t, srv, key)
 	if !stacks[0].IsAvailable || stacks[1].IsAvailable {

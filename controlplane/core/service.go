@@ -122,6 +122,8 @@ type Service struct {
 	promotions promotionRunner
 	// stackWriter applies every change to stacks (stacks.go).
 	stackWriter stackWriter
+	// busy marks apps and instances an operation is working on.
+	busy busyRegistry
 }
 
 // Option customises a Service.

@@ -79,7 +79,9 @@ type stackJSON struct {
 	Entity             string `json:"entity"`
 	// LeaseID is only in the answer to the request that got the lease and
 	// in GET /stacks/{stackName}.
-	LeaseID   string `json:"leaseId,omitempty"`
+	LeaseID string `json:"leaseId,omitempty"`
+	// LeasedAt and ExpiresAt are set while the stack is leased; with them a
+	// lease's holder knows the ttl it asked for.
 	LeasedAt  string `json:"leasedAt,omitempty"`
 	ExpiresAt string `json:"expiresAt,omitempty"`
 }
@@ -210,9 +212,9 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// getStack answers one stack with its current lease id: a key holder can
-// release any stack anyway, and a tool that keeps a lease (Terraform) needs
-// to know whether it still holds it.
+// getStack answers one stack with its current lease id: any holder of the
+// project key may release any stack anyway, and a tool that keeps a lease
+// (Terraform) needs to know whether it still holds it.
 func (s *Server) getStack(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.core.Stack(r.Context(), stackProject(r), mux.Vars(r)["stackName"])
 	if err != nil {
@@ -323,7 +325,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	p, err := s.core.ChangeStackProject(r.Context(), identity(r), mux.Vars(r)["name"], core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
+	p, err := s.core.UpdateStackProjectByName(r.Context(), identity(r), mux.Vars(r)["name"], core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
 	if err != nil {
 		return err
 	}

@@ -245,9 +245,9 @@ func (s *Service) UpdateStackProject(ctx context.Context, p *domain.StackProject
 	})
 }
 
-// ChangeStackProject is UpdateStackProject for a project the caller may
-// manage, named rather than authenticated by its key.
-func (s *Service) ChangeStackProject(ctx context.Context, id *domain.Identity, name string, u StackProjectUpdate) (*domain.StackProject, error) {
+// UpdateStackProjectByName is UpdateStackProject for a project the caller
+// may manage (admin routes), named rather than authenticated by its key.
+func (s *Service) UpdateStackProjectByName(ctx context.Context, id *domain.Identity, name string, u StackProjectUpdate) (*domain.StackProject, error) {
 	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
 		return projectForChange(tx, id, name)
 	})

@@ -185,13 +185,13 @@ func (r *stackLeaseResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	plan.setFrom(st)
 	plan.LeaseID = types.StringValue(st.LeaseID)
-	if plan.Commit.IsNull() {
+	want := plan.Commit.ValueString()
+	if plan.Commit.IsNull() || st.LastDeployedCommit == want {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
 	// Record the lease at once: if the commit cannot be set, the lease is
 	// in the state (tainted), not held by nobody until it expires.
-	want := plan.Commit.ValueString()
 	plan.Commit = types.StringValue(st.LastDeployedCommit)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
@@ -279,7 +279,6 @@ func (r *stackLeaseResource) Update(ctx context.Context, req resource.UpdateRequ
 			resp.Diagnostics.AddError("Cannot set the commit of stack "+name, err.Error())
 			return
 		}
-		st.LeaseID = state.LeaseID.ValueString()
 	}
 	plan.setFrom(st)
 	plan.LeaseID = state.LeaseID

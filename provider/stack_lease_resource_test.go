@@ -51,11 +51,11 @@ resource "berth_stack_lease" "l" {
 // server, for branch and with commit, and records the lease in *got.
 func heldLease(ctx context.Context, c func() *client.Client, branch, commit string, got *client.Stack) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		name, err := stateAttr(s, "berth_stack_lease.l", "stack_name")
+		name, err := stackStateAttr(s, "berth_stack_lease.l", "stack_name")
 		if err != nil {
 			return err
 		}
-		leaseID, err := stateAttr(s, "berth_stack_lease.l", "lease_id")
+		leaseID, err := stackStateAttr(s, "berth_stack_lease.l", "lease_id")
 		if err != nil {
 			return err
 		}
@@ -81,10 +81,10 @@ func TestAccStackLease(t *testing.T) {
 	// The project's key is known once the first step applied it.
 	var key string
 	recordKey := func(s *terraform.State) (err error) {
-		key, err = stateAttr(s, "berth_stack_project.p", "api_key")
+		key, err = stackStateAttr(s, "berth_stack_project.p", "api_key")
 		return err
 	}
-	ci := func() *client.Client { return keyClient(t, srv, key) }
+	ci := func() *client.Client { return stackKeyClient(t, srv, key) }
 	var lease, previous client.Stack
 	remember := func(*terraform.State) error { previous = lease; return nil }
 	newLease := func(*terraform.State) error {
@@ -241,7 +241,7 @@ func TestAccStackLeaseWithTheProviderKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci := keyClient(t, srv, p.APIKey)
+	ci := stackKeyClient(t, srv, p.APIKey)
 	// test-1 is leased by a CI job, test-2 is available: Terraform gets
 	// test-2.
 	job, _, err := ci.Stacks.Request(ctx, client.StackRequest{Branch: "job"})
@@ -336,7 +336,7 @@ func TestAccStackLeaseImportOfAnAvailableStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci := keyClient(t, srv, p.APIKey)
+	ci := stackKeyClient(t, srv, p.APIKey)
 	st, _, err := ci.Stacks.Request(ctx, client.StackRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -34,8 +34,8 @@ resource "berth_stack_project" "p" {
 `, name, team, attrs)
 }
 
-// stateAttr reads an attribute of a resource from the state.
-func stateAttr(s *terraform.State, res, attr string) (string, error) {
+// stackStateAttr reads an attribute of a resource from the state.
+func stackStateAttr(s *terraform.State, res, attr string) (string, error) {
 	rs, ok := s.RootModule().Resources[res]
 	if !ok {
 		return "", fmt.Errorf("%s is not in the state", res)
@@ -47,8 +47,8 @@ func stateAttr(s *terraform.State, res, attr string) (string, error) {
 	return v, nil
 }
 
-// keyClient is a client that authenticates stack routes with key.
-func keyClient(t *testing.T, srv *berthtest.Server, key string) *client.Client {
+// stackKeyClient is a client that authenticates stack routes with key.
+func stackKeyClient(t *testing.T, srv *berthtest.Server, key string) *client.Client {
 	t.Helper()
 	c, err := client.New(srv.URL, client.WithProjectKey(key))
 	if err != nil {
@@ -71,11 +71,11 @@ func TestAccStackProject(t *testing.T) {
 	// records it in *key.
 	keyOf := func(key *string) resource.TestCheckFunc {
 		return func(s *terraform.State) error {
-			k, err := stateAttr(s, res, "api_key")
+			k, err := stackStateAttr(s, res, "api_key")
 			if err != nil {
 				return err
 			}
-			p, _, err := keyClient(t, srv, k).Stacks.Project(ctx)
+			p, _, err := stackKeyClient(t, srv, k).Stacks.Project(ctx)
 			if err != nil {
 				return fmt.Errorf("the api_key in the state does not authenticate: %w", err)
 			}

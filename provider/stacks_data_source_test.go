@@ -25,7 +25,7 @@ func TestAccStacksDataSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci := keyClient(t, srv, web.APIKey)
+	ci := stackKeyClient(t, srv, web.APIKey)
 	for _, branch := range []string{"feature-a", "feature-b"} {
 		if _, _, err := ci.Stacks.Request(ctx, client.StackRequest{Branch: branch}); err != nil {
 			t.Fatal(err)

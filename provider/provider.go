@@ -157,11 +157,15 @@ func (p *berthProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewTeamResource,
+		NewStackProjectResource,
+		NewStackLeaseResource,
 	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewStacksDataSource,
+	}
 }
 
 func stringOr(v types.String, fallback string) string {

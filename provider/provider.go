@@ -157,11 +157,16 @@ func (p *berthProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewTeamResource,
+		NewServiceResource,
+		NewServiceInstanceResource,
+		NewServiceBindingResource,
 	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewServiceDataSource,
+	}
 }
 
 func stringOr(v types.String, fallback string) string {

@@ -251,7 +251,15 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	}
 	if !plan.Teams.IsUnknown() {
-		resp.Diagnostics.Append(r.syncGrants(ctx, svc, plan.Teams)...)
+		var want []string
+		resp.Diagnostics.Append(plan.Teams.ElementsAs(ctx, &want, false)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if err := r.grantMissing(ctx, svc, want); err != nil {
+			resp.Diagnostics.AddError("Cannot grant service access", err.Error())
+			return
+		}
 		if svc, _, err = r.client.Services.Get(ctx, svc.ID); err != nil {
 			resp.Diagnostics.AddError("Cannot read service", err.Error())
 			return
@@ -261,33 +269,31 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 }
 
-// syncGrants revokes the grants not in want, then grants the missing ones.
-func (r *serviceResource) syncGrants(ctx context.Context, svc *client.Service, want types.Set) diag.Diagnostics {
-	var diags diag.Diagnostics
-	var teams []string
-	diags.Append(want.ElementsAs(ctx, &teams, false)...)
-	if diags.HasError() {
-		return diags
-	}
+// revokeGrantsNotIn revokes the grants of the service that want does not
+// list.
+func (r *serviceResource) revokeGrantsNotIn(ctx context.Context, svc *client.Service, want []string) error {
 	for _, t := range svc.Teams {
-		if slices.Contains(teams, t) {
+		if slices.Contains(want, t) {
 			continue
 		}
 		if _, err := r.client.Services.Revoke(ctx, svc.ID, t); err != nil && !client.IsNotFound(err) {
-			diags.AddError("Cannot revoke service access", err.Error())
-			return diags
+			return err
 		}
 	}
-	for _, t := range teams {
+	return nil
+}
+
+// grantMissing grants the service to the teams of want it lacks.
+func (r *serviceResource) grantMissing(ctx context.Context, svc *client.Service, want []string) error {
+	for _, t := range want {
 		if slices.Contains(svc.Teams, t) {
 			continue
 		}
 		if _, err := r.client.Services.Grant(ctx, svc.ID, t); err != nil {
-			diags.AddError("Cannot grant service access", err.Error())
-			return diags
+			return err
 		}
 	}
-	return diags
+	return nil
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -319,40 +325,38 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update revokes the grants the plan drops before sending the manifest
-// and grants the new ones after it, so that a team moving between team and
-// teams is never an owner and a grantee at once.
+// Update revokes the grants the configuration drops before sending the
+// manifest and grants the new ones after it, so that a team moving between
+// team and teams is never an owner and a grantee at once. Ownership and
+// grants are only touched when the configuration sets team and teams: the
+// plan carries the state's values otherwise.
 func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state serviceModel
+	var plan, state, cfg serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	manifest, diags := plan.manifest(ctx)
 	resp.Diagnostics.Append(diags...)
-	// The plan's team may come from the state: only a configured team
-	// moves the ownership.
-	var configTeam types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("team"), &configTeam)...)
+	manifest.Team = cfg.Team.ValueString()
+	var want []string
+	manageGrants := !cfg.Teams.IsNull()
+	if manageGrants {
+		resp.Diagnostics.Append(plan.Teams.ElementsAs(ctx, &want, false)...)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	manifest.Team = configTeam.ValueString()
 	svc, _, err := r.client.Services.Get(ctx, plan.ID.ValueString())
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot read service", err.Error())
 		return
 	}
-	var want []string
-	if !plan.Teams.IsUnknown() {
-		resp.Diagnostics.Append(plan.Teams.ElementsAs(ctx, &want, false)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		kept := slices.DeleteFunc(slices.Clone(svc.Teams), func(t string) bool { return !slices.Contains(want, t) })
-		resp.Diagnostics.Append(r.syncGrants(ctx, svc, setOf(kept))...)
-		if resp.Diagnostics.HasError() {
+	if manageGrants {
+		if err := r.revokeGrantsNotIn(ctx, svc, want); err != nil {
+			resp.Diagnostics.AddError("Cannot revoke service access", err.Error())
 			return
 		}
 	}
@@ -366,9 +370,9 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 			return
 		}
 	}
-	if !plan.Teams.IsUnknown() {
-		resp.Diagnostics.Append(r.syncGrants(ctx, svc, plan.Teams)...)
-		if resp.Diagnostics.HasError() {
+	if manageGrants {
+		if err := r.grantMissing(ctx, svc, want); err != nil {
+			resp.Diagnostics.AddError("Cannot grant service access", err.Error())
 			return
 		}
 		if svc, _, err = r.client.Services.Get(ctx, svc.ID); err != nil {

@@ -301,6 +301,14 @@ resource "berth_service" "s" {
 				},
 				Check: serviceOnServer(admin, "cache", []string{"devs"}, []string{"qa"}, svc.env, ""),
 			},
+			{
+				// An update in place keeps them too.
+				Config: cfg + staticService{id: "cache", env: map[string]string{"CACHE_URL": "redis://cache2:6379"}}.hcl(),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("berth_service.s", plancheck.ResourceActionUpdate)},
+				},
+				Check: serviceOnServer(admin, "cache", []string{"devs"}, []string{"qa"}, map[string]string{"CACHE_URL": "redis://cache2:6379"}, ""),
+			},
 		},
 	})
 }

@@ -129,8 +129,8 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				},
 			},
 			"password": schema.StringAttribute{
-				Description: "Password berthd presents to the broker (basic auth). berthd never answers it, so it is kept from the Terraform state: " +
-					"a password changed outside Terraform is not detected, and an imported service has none in state until the next apply sets it again.",
+				Description: "Password berthd presents to the broker (basic auth). berthd never answers it back, so the provider keeps the value it last sent, in the state: " +
+					"a password changed outside Terraform is not detected, and an imported service has no password in state until the next apply sends the configured one.",
 				Optional:  true,
 				Sensitive: true,
 				Validators: []validator.String{

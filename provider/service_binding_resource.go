@@ -109,6 +109,8 @@ func (r *serviceBindingResource) Create(ctx context.Context, req resource.Create
 		resp.Diagnostics.AddError("Cannot bind service instance", err.Error())
 		return
 	}
+	// Should this read fail, the next apply binds again, which berthd
+	// answers with the existing binding.
 	vars, found, err := r.readBinding(ctx, instance, app)
 	if err == nil && !found {
 		err = fmt.Errorf("app %s is not bound to %s right after binding it: was the app, the instance or the binding removed meanwhile?", app, instance)

@@ -147,17 +147,19 @@ resource "berth_service_binding" "b" {
 `, brokerURL, password)
 }
 
-// TestAccServiceBroker manages a brokered service end to end: berthd calls
-// the broker with the service's credentials to create, bind, unbind and
-// remove the instance, and a password changed in Terraform reaches it.
+// TestAccServiceBroker manages a brokered service end to end, as a team
+// member: berthd calls the broker with the service's credentials to
+// create, bind, unbind and remove the instance, and a password changed in
+// Terraform reaches it.
 func TestAccServiceBroker(t *testing.T) {
 	testPreCheck(t)
 	srv, admin := accServer(t)
 	ctx := context.Background()
-	createTeams(t, admin, "devs")
+	// The provider acts as an ordinary member of devs, not as an admin.
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
 	createApp(t, admin, "web", "devs")
 	broker := newQueueBroker(t, "berth", "s3cret")
-	cfg := providerConfig(srv, srv.AdminToken)
+	cfg := providerConfig(srv, ana.Token)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,

@@ -159,12 +159,16 @@ func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 		NewTeamResource,
 		NewStackProjectResource,
 		NewStackLeaseResource,
+		NewServiceResource,
+		NewServiceInstanceResource,
+		NewServiceBindingResource,
 	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewStacksDataSource,
+		NewServiceDataSource,
 	}
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -882,31 +883,55 @@ func TestLainDeclaresProcsOfAnyApp(t *testing.T) {
 // is the one app every dialect sees. tsuru's GET /apps is not served on this
 // branch yet, so the check goes through core.ListApps, which that route
 // answers from.
+// TestLainReposAreTheSharedApps: one app, three dialects. A repo registered
+// and deployed through lain is a tsuru app with units, takes env through
+// tsuru, is coupled into a pipeline, releases through lain land in the
+// Akkeris release list, promotions reach it, and tsuru's delete removes it
+// everywhere.
 func TestLainReposAreTheSharedApps(t *testing.T) {
 	srv := berthtest.Start(t)
 	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
 	repo := register(t, srv, ana.Token, map[string]any{"appname": "hello", "meta": webMeta()})
 	deploy(t, srv, ana.Token, "hello")
 
-	ctx := context.Background()
-	inst := srv.Instance()
-	id, err := inst.Core.Authenticate(ctx, ana.Token)
-	if err != nil {
-		t.Fatal(err)
+	var apps []struct {
+		ID        string `json:"Id"`
+		Name      string `json:"Name"`
+		TeamOwner string `json:"TeamOwner"`
+		Units     []struct{ Name, State string }
 	}
-	apps, _, err := inst.Core.ListApps(ctx, id, "", store.Page{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(apps) != 1 || apps[0].Name != "hello" || apps[0].ID != repo.ID || apps[0].TeamOwner != "devs" || !apps[0].Deployed {
-		t.Fatalf("apps: %+v", apps)
+	srv.Req(t, "GET", "/apps", ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &apps)
+	if len(apps) != 1 || apps[0].Name != "hello" || apps[0].ID != repo.ID || apps[0].TeamOwner != "devs" {
+		t.Fatalf("tsuru apps: %+v", apps)
 	}
 	if len(apps[0].Units) != 3 || apps[0].Units[0].Name != "hello/0" || apps[0].Units[0].State != "started" {
 		t.Fatalf("units: %+v", apps[0].Units)
 	}
-	a, err := inst.Core.GetApp(ctx, id, repo.ID)
-	if err != nil || a.Name != "hello" || len(a.Maintainers) != 1 {
-		t.Fatalf("by id: %+v %v", a, err)
+	setConfig(t, srv, "hello", map[string]string{"GREETING": "hi"})
+
+	// A tsuru app and the lain app in one pipeline; the lain app's release
+	// (a redeploy) carries the env set through tsuru and is promoted.
+	createApp(t, srv, ana.Token, "hello-prd")
+	setConfig(t, srv, "hello-prd", map[string]string{"APP_NAME": "hello-prd"})
+	createPipeline(t, srv, ana.Token, "hello")
+	couple(t, srv, ana.Token, repo.ID, "hello", "staging")
+	couple(t, srv, ana.Token, "hello-prd", "hello", "production")
+	srv.Req(t, "PUT", "/api/v1/apps/hello/", ana.Token, map[string]string{"meta_version": metaVersion}).Expect(t, http.StatusAccepted)
+	rel := newestRelease(t, srv, ana.Token, "hello")
+	if rel.MetaVersion != metaVersion || rel.ConfigVars["GREETING"] != "hi" {
+		t.Fatalf("lain release in the Akkeris list: %+v", rel)
+	}
+	p := promote(t, srv, ana.Token, promotionBody("hello", "hello", "hello-prd"))
+	checkPromoted(t, srv, ana.Token, waitPromotion(t, srv, ana.Token, p.ID), rel, "hello-prd")
+
+	// Deleting through tsuru removes the app from every dialect.
+	srv.Req(t, "DELETE", "/apps/hello", ana.Token, nil).Expect(t, http.StatusOK)
+	srv.Req(t, "GET", "/api/v1/repos/hello/", ana.Token, nil).Expect(t, http.StatusNotFound)
+	srv.Req(t, "GET", "/apps/hello/pipeline-couplings", ana.Token, nil).Expect(t, http.StatusNotFound)
+	var couplings []couplingWire
+	srv.Req(t, "GET", "/pipelines/hello/pipeline-couplings", ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &couplings)
+	if len(couplings) != 1 || couplings[0].App.Name != "hello-prd" {
+		t.Fatalf("couplings left: %+v", couplings)
 	}
 }
 

@@ -2,14 +2,12 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
 // Akkeris dialect: pipelines, stages, couplings and promotions, and the
@@ -167,23 +165,6 @@ func (s *Server) listPipelineStatuses(w http.ResponseWriter, r *http.Request) er
 	setNextCursor(w, next)
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// pageSlice pages a list the server holds in memory: the cursor is the key
-// of the last entry of the previous page.
-func pageSlice[T any](items []T, p store.Page, key func(T) string) ([]T, string, error) {
-	if p.After != "" {
-		i := slices.IndexFunc(items, func(t T) bool { return key(t) == p.After })
-		if i < 0 {
-			return nil, "", domain.Invalid("invalid cursor %q", p.After)
-		}
-		items = items[i+1:]
-	}
-	if p.Limit > 0 && len(items) > p.Limit {
-		items = items[:p.Limit]
-		return items, key(items[len(items)-1]), nil
-	}
-	return items, "", nil
 }
 
 type statusChecksJSON struct {

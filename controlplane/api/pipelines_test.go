@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,9 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 	"github.com/berthdev/terraform-provider-berth/internal/berthtest"
 )
 
@@ -87,47 +84,21 @@ type (
 	}
 )
 
-// createApp creates an app owned by the caller's only team. Apps are made
-// through core because the dialects that create them over HTTP (tsuru's
-// POST /apps, lain's) are built elsewhere.
-func createApp(t *testing.T, srv *berthtest.Server, token, name string) ref {
-	t.Helper()
-	ctx := context.Background()
-	svc := srv.Instance().Core
-	id, err := svc.Authenticate(ctx, token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := svc.CreateApp(ctx, id, core.NewApp{Name: name})
-	if err != nil {
-		t.Fatalf("create app %s: %v", name, err)
-	}
-	return ref{ID: a.ID, Name: a.Name}
-}
-
-// setConfig adds public config vars and bound services to an app, through
-// the store (tsuru's env and bind routes are built elsewhere).
+// setConfig sets public config vars on an app and binds it to an instance
+// of each named static service, through the tsuru routes.
 func setConfig(t *testing.T, srv *berthtest.Server, app string, vars map[string]string, services ...string) {
 	t.Helper()
-	err := srv.Instance().Store.Update(context.Background(), func(tx *store.Tx) error {
-		a, err := tx.App(app)
-		if err != nil {
-			return err
+	if len(vars) > 0 {
+		srv.Req(t, "POST", "/apps/"+app+"/env", srv.AdminToken, vars).Expect(t, http.StatusOK)
+	}
+	for _, svc := range services {
+		if srv.Req(t, "GET", "/services/"+svc, srv.AdminToken, nil).Status == http.StatusNotFound {
+			manifest := "id: " + svc + "\nenv:\n  " + strings.ToUpper(svc) + "_URL: " + svc + "://" + svc + ".internal\n"
+			srv.Req(t, "POST", "/services", srv.AdminToken, manifest).Expect(t, http.StatusOK)
 		}
-		if a.Env == nil {
-			a.Env = map[string]domain.EnvVar{}
-		}
-		for k, v := range vars {
-			a.Env[k] = domain.EnvVar{Name: k, Value: v, Public: true}
-		}
-		for _, svc := range services {
-			a.Bindings = append(a.Bindings, domain.Binding{Instance: svc + "-" + app, Service: svc})
-		}
-		a.ConfigVersion++
-		return tx.PutApp(a)
-	})
-	if err != nil {
-		t.Fatal(err)
+		instance := svc + "-" + app
+		srv.Req(t, "POST", "/services/instances", srv.AdminToken, map[string]string{"name": instance, "service_name": svc}).Expect(t, http.StatusOK)
+		srv.Req(t, "PUT", "/services/instances/"+instance+"/"+app, srv.AdminToken, nil).Expect(t, http.StatusOK)
 	}
 }
 

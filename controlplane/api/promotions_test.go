@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 	"github.com/berthdev/terraform-provider-berth/internal/berthtest"
 )
 
@@ -475,27 +474,15 @@ func TestPromotionsHealer(t *testing.T) {
 	p := promote(t, srv, ana.Token, promotionBody("ops", "ops-stg", "ops-prd-a", "ops-prd-b"))
 	gate.wait(t)
 
-	ctx := context.Background()
-	svc := srv.Instance().Core
-	admin, err := svc.Authenticate(ctx, srv.AdminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := svc.Authenticate(ctx, ana.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.RunHealer(ctx, user, "promotions"); err == nil {
-		t.Fatal("a non-admin ran the promotions healer")
-	}
-	rep, err := svc.RunHealer(ctx, admin, "promotions")
-	if err != nil || rep.Healed != 0 {
-		t.Fatalf("healer before the deadline: %+v %v", rep, err)
+	srv.Req(t, "GET", "/healers/promotions", ana.Token, nil).Expect(t, http.StatusForbidden)
+	rep := runHealer(t, srv, "promotions")
+	if rep.Healed != 0 {
+		t.Fatalf("healer before the deadline: %+v", rep)
 	}
 	srv.Clock.Advance(11 * time.Minute)
-	rep, err = svc.RunHealer(ctx, admin, "promotions")
-	if err != nil || rep.Healed != 1 || len(rep.Details) != 1 || !strings.Contains(rep.Details[0], p.ID) {
-		t.Fatalf("healer past the deadline: %+v %v", rep, err)
+	rep = runHealer(t, srv, "promotions")
+	if rep.Healed != 1 || len(rep.Details) != 1 || !strings.Contains(rep.Details[0], p.ID) {
+		t.Fatalf("healer past the deadline: %+v", rep)
 	}
 	close(gate.release)
 
@@ -525,16 +512,7 @@ func TestPromotionTargetFailure(t *testing.T) {
 	createRelease(t, srv, ana.Token, "job-stg", "registry/job:1")
 	p := promote(t, srv, ana.Token, promotionBody("job", "job-stg", "job-prd-a", "job-prd-b"))
 	gate.wait(t)
-	err := srv.Instance().Store.Update(context.Background(), func(tx *store.Tx) error {
-		a, err := tx.App("job-prd-b")
-		if err != nil {
-			return err
-		}
-		return tx.DeleteApp(a)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv.Req(t, "DELETE", "/apps/job-prd-b", ana.Token, nil).Expect(t, http.StatusOK)
 	close(gate.release)
 
 	if got := waitPromotion(t, srv, ana.Token, p.ID); got.Status != "failed" {

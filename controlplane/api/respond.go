@@ -34,6 +34,7 @@ var kindStatus = map[domain.Kind]int{
 	domain.KindPrecondition:  http.StatusPreconditionFailed,
 	domain.KindUnprocessable: http.StatusUnprocessableEntity,
 	domain.KindTooLarge:      http.StatusRequestEntityTooLarge,
+	domain.KindUnavailable:   http.StatusServiceUnavailable,
 }
 
 // statusOf maps an error to its HTTP status: the one place that does.

@@ -118,7 +118,12 @@ type Service struct {
 	bgOnce sync.Once
 	bgWG   sync.WaitGroup
 
+	// promotions runs pending promotions (promotions.go).
 	promotions promotionRunner
+	// stackWriter applies every change to stacks (stacks.go).
+	stackWriter stackWriter
+	// busy marks apps and instances an operation is working on.
+	busy busyRegistry
 }
 
 // Option customises a Service.

@@ -135,6 +135,14 @@ func (a *App) SyncUnits() {
 	a.Units = units
 }
 
+// RefreshUnitIPs derives every unit's address again from the app's, after
+// the app's address changed (a swap).
+func (a *App) RefreshUnitIPs() {
+	for i := range a.Units {
+		a.Units[i].IP = unitIP(a.IP, i)
+	}
+}
+
 func unitIP(appIP string, n int) string {
 	if appIP == "" {
 		return ""

@@ -22,6 +22,9 @@ const (
 	KindPrecondition
 	KindUnprocessable
 	KindTooLarge
+	// KindUnavailable: a system berth depends on (a service broker) failed
+	// or did not answer; the request may succeed later.
+	KindUnavailable
 )
 
 var kindNames = map[Kind]string{
@@ -34,6 +37,7 @@ var kindNames = map[Kind]string{
 	KindPrecondition:  "precondition_failed",
 	KindUnprocessable: "unprocessable",
 	KindTooLarge:      "too_large",
+	KindUnavailable:   "unavailable",
 }
 
 func (k Kind) String() string { return kindNames[k] }
@@ -70,6 +74,7 @@ var (
 	ErrConflict      = &Error{Kind: KindConflict}
 	ErrPrecondition  = &Error{Kind: KindPrecondition}
 	ErrUnprocessable = &Error{Kind: KindUnprocessable}
+	ErrUnavailable   = &Error{Kind: KindUnavailable}
 )
 
 func newErr(k Kind, format string, args ...any) error {
@@ -85,6 +90,8 @@ func Precondition(format string, args ...any) error { return newErr(KindPrecondi
 func Unprocessable(format string, args ...any) error {
 	return newErr(KindUnprocessable, format, args...)
 }
+
+func Unavailable(format string, args ...any) error { return newErr(KindUnavailable, format, args...) }
 
 // WithDetails returns an error of kind k whose details list every reason.
 func WithDetails(k Kind, message string, details []string) error {

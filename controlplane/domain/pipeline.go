@@ -304,8 +304,9 @@ func (p *Promotion) Settle(now time.Time) bool {
 
 // SafePromotionDifferences compares what a safe promotion requires to be
 // alike on source and target: the names of their config vars and the
-// services bound to them, both ways. Values are not compared. It returns
-// one line per difference, in a stable order.
+// services bound to them, both ways. Values are not compared, and the vars a
+// binding exported count as the service, not as config. It returns one line
+// per difference, in a stable order.
 func SafePromotionDifferences(source, target *App) []string {
 	var out []string
 	srcVars, dstVars := envNames(source), envNames(target)
@@ -319,7 +320,10 @@ func SafePromotionDifferences(source, target *App) []string {
 
 func envNames(a *App) map[string]bool {
 	m := make(map[string]bool, len(a.Env))
-	for name := range a.Env {
+	for name, v := range a.Env {
+		if v.Instance != "" || name == ServicesEnvVar {
+			continue
+		}
 		m[name] = true
 	}
 	return m

@@ -103,7 +103,11 @@ func TestSettle(t *testing.T) {
 
 func TestSafePromotionDifferences(t *testing.T) {
 	src := &App{Name: "a", Env: map[string]EnvVar{"X": {Value: "1"}, "Y": {}}, Bindings: []Binding{{Service: "redis"}}}
-	dst := &App{Name: "b", Env: map[string]EnvVar{"X": {Value: "2"}}, Bindings: []Binding{{Service: "redis"}, {Service: "pg"}}}
+	dst := &App{Name: "b", Env: map[string]EnvVar{
+		"X":            {Value: "2"},
+		"PG_URL":       {Value: "pg://", Instance: "pg-b", Service: "pg"},
+		ServicesEnvVar: {Value: `{"pg":[]}`},
+	}, Bindings: []Binding{{Service: "redis"}, {Service: "pg"}}}
 	got := SafePromotionDifferences(src, dst)
 	want := []string{`config var "Y" is set on a but not on b`, `service "pg" is bound to b but not to a`}
 	if !slices.Equal(got, want) {

@@ -8,7 +8,7 @@ import (
 )
 
 func allWorkloads() []workload {
-	return []workload{&teams{}, &appTokens{}}
+	return []workload{&teams{}, &appTokens{}, &stackLeases{}, &promotions{}}
 }
 
 // teams creates teams; every acknowledged team must exist after a crash and

@@ -1,0 +1,139 @@
+package core
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+// MaskedValue replaces the value of a private var for callers who may not
+// read it (tsuru's wording).
+const MaskedValue = "*** (private variable)"
+
+// Env returns an app's config vars ordered by name, only those named when
+// names is not empty. Private values are masked except for admins.
+func (s *Service) Env(ctx context.Context, id *domain.Identity, app string, names []string) ([]domain.EnvVar, error) {
+	a, err := s.GetApp(ctx, id, app)
+	if err != nil {
+		return nil, err
+	}
+	return visibleEnv(id, a, names), nil
+}
+
+func visibleEnv(id *domain.Identity, a *domain.App, names []string) []domain.EnvVar {
+	out := make([]domain.EnvVar, 0, len(a.Env))
+	for _, v := range a.Env {
+		if len(names) > 0 && !slices.Contains(names, v.Name) {
+			continue
+		}
+		if !v.Public && !id.IsAdmin() {
+			v.Value = MaskedValue
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(x, y domain.EnvVar) int { return cmp.Compare(x.Name, y.Name) })
+	return out
+}
+
+// SetEnv sets config vars of an app and returns its env as Env shows it. A
+// var a service binding exported, and TSURU_SERVICES, belong to the binding:
+// setting one is a conflict. The config version moves when anything changed.
+func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, vars []domain.EnvVar) ([]domain.EnvVar, error) {
+	if len(vars) == 0 {
+		return nil, domain.Invalid("no environment variables given")
+	}
+	seen := map[string]bool{}
+	for _, v := range vars {
+		if err := domain.ValidateEnvName(v.Name); err != nil {
+			return nil, err
+		}
+		if seen[v.Name] {
+			return nil, domain.Invalid("environment variable %q is given twice", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.appForRead(tx, id, app); err != nil {
+			return err
+		}
+		if a.Env == nil {
+			a.Env = map[string]domain.EnvVar{}
+		}
+		before := maps.Clone(a.Env)
+		for _, v := range vars {
+			if err := checkUserOwned(a, v.Name); err != nil {
+				return err
+			}
+			a.Env[v.Name] = domain.EnvVar{Name: v.Name, Value: v.Value, Public: v.Public}
+		}
+		if maps.Equal(before, a.Env) {
+			return nil
+		}
+		return s.putConfigChange(tx, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return visibleEnv(id, a, nil), nil
+}
+
+// UnsetEnv removes config vars of an app; names it does not have are
+// ignored, so a retried call succeeds. Vars a binding owns are a conflict.
+func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string, names []string) ([]domain.EnvVar, error) {
+	if len(names) == 0 {
+		return nil, domain.Invalid("no environment variable names given")
+	}
+	for _, n := range names {
+		if err := domain.ValidateEnvName(n); err != nil {
+			return nil, err
+		}
+	}
+	var a *domain.App
+	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		if a, err = s.appForRead(tx, id, app); err != nil {
+			return err
+		}
+		changed := false
+		for _, n := range names {
+			if err := checkUserOwned(a, n); err != nil {
+				return err
+			}
+			if _, ok := a.Env[n]; ok {
+				delete(a.Env, n)
+				changed = true
+			}
+		}
+		if !changed {
+			return nil
+		}
+		return s.putConfigChange(tx, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return visibleEnv(id, a, nil), nil
+}
+
+// checkUserOwned refuses changing a var a binding (or berth) maintains.
+func checkUserOwned(a *domain.App, name string) error {
+	if name == domain.ServicesEnvVar {
+		return domain.Conflict("%s is maintained by berth from the app's service bindings", name)
+	}
+	if v, ok := a.Env[name]; ok && v.Instance != "" {
+		return domain.Conflict("environment variable %q belongs to service instance %q (service %q): unbind the instance to remove it", name, v.Instance, v.Service)
+	}
+	return nil
+}
+
+// putConfigChange saves an app whose env changed: the config version moves,
+// so the next release snapshots a new config.
+func (s *Service) putConfigChange(tx *store.Tx, a *domain.App) error {
+	a.ConfigVersion++
+	a.UpdatedAt = s.now().UTC()
+	return tx.PutApp(a)
+}

@@ -1,0 +1,587 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+// Every change to stacks goes through one writer, which applies the
+// operations of all requests waiting at that moment one after the other in
+// a single transaction (group commit):
+//
+//   - One durable commit serves many requests. With SyncWrites on, Badger
+//     syncs its log for every transaction it writes, a millisecond or two
+//     on common disks, which would otherwise cap leases at a few hundred a
+//     second whatever the number of clients.
+//   - Operations never race: the selection rules hold exactly (the oldest
+//     available stack is the oldest, not the oldest nobody else is
+//     grabbing), names are allocated in order, and no stack can be taken
+//     twice. Transactions that change a project (key rotation, settings)
+//     run beside the writer; Badger's conflict detection re-runs a batch
+//     that read a project they changed.
+//   - The writer keeps each project's stackIndex in step with what it
+//     commits, so selection is a heap lookup, not a scan. This holds
+//     because nothing else writes stack records (the purge of a deleted
+//     project's stacks aside, whose index goes with the project).
+
+// maxStackBatch bounds the operations of one transaction, far below
+// Badger's transaction size limit.
+const maxStackBatch = 128
+
+// stackWriter is the queue of stack operations and the writer's state.
+// Whoever finds the queue without a leader leads: it commits one batch
+// that contains its own operation, then hands the lead to the oldest
+// waiting operation, so no goroutine runs the writer forever and none is
+// needed when the queue is idle.
+type stackWriter struct {
+	mu      sync.Mutex
+	queue   []*stackOp
+	leading bool
+	// indexes by project id; only the leader of the moment touches them.
+	indexes map[string]*stackIndex
+}
+
+type stackOp struct {
+	ctx   context.Context
+	apply func(b *stackBatch) error
+	err   error
+	// signal tells a waiting operation that it is done (true) or that it
+	// leads now (false).
+	signal chan bool
+}
+
+// writeStacks runs apply in a transaction of the stack writer. apply may
+// run more than once (when the transaction is retried) and must check
+// everything before it writes: a domain error fails this operation alone,
+// and it must leave nothing behind; any other error fails the whole batch.
+func (s *Service) writeStacks(ctx context.Context, apply func(b *stackBatch) error) error {
+	w := &s.stackWriter
+	op := &stackOp{ctx: ctx, apply: apply, signal: make(chan bool, 1)}
+	w.mu.Lock()
+	w.queue = append(w.queue, op)
+	lead := !w.leading
+	w.leading = true
+	w.mu.Unlock()
+	if !lead {
+		if done := <-op.signal; done {
+			return op.err
+		}
+	}
+	// This goroutine leads. Its operation is the first in the queue.
+	w.mu.Lock()
+	n := min(len(w.queue), maxStackBatch)
+	batch := w.queue[:n]
+	w.queue = append([]*stackOp(nil), w.queue[n:]...)
+	w.mu.Unlock()
+
+	s.commitStackBatch(context.WithoutCancel(ctx), batch)
+	for _, o := range batch[1:] {
+		o.signal <- true
+	}
+
+	w.mu.Lock()
+	if len(w.queue) > 0 {
+		w.queue[0].signal <- false
+	} else {
+		w.leading = false
+	}
+	w.mu.Unlock()
+	return op.err
+}
+
+// commitStackBatch applies ops in one transaction and sets each one's
+// error.
+func (s *Service) commitStackBatch(ctx context.Context, ops []*stackOp) {
+	w := &s.stackWriter
+	if w.indexes == nil {
+		w.indexes = map[string]*stackIndex{}
+	}
+	// Indexes the batch changed but did not commit are rebuilt from the
+	// store on next use.
+	touched := map[string]bool{}
+	forgetTouched := func() {
+		for id := range touched {
+			delete(w.indexes, id)
+		}
+		clear(touched)
+	}
+	// A panic must not leave the waiting requests without an answer and
+	// the writer without a leader: it fails this batch only.
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("stack writer panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			forgetTouched()
+			for _, op := range ops {
+				op.err = fmt.Errorf("stack writer: panic: %v", v)
+			}
+		}
+	}()
+	errs := make([]error, len(ops))
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		forgetTouched()
+		b := &stackBatch{s: s, tx: tx, touched: touched, projects: map[string]*domain.StackProject{}}
+		for i, op := range ops {
+			if errs[i] = op.ctx.Err(); errs[i] != nil {
+				continue
+			}
+			errs[i] = op.apply(b)
+			if errs[i] != nil && domain.KindOf(errs[i]) == domain.KindInternal {
+				return errs[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		forgetTouched()
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	for i, op := range ops {
+		op.err = errs[i]
+	}
+}
+
+// stackBatch is one transaction of the stack writer.
+type stackBatch struct {
+	s       *Service
+	tx      *store.Tx
+	touched map[string]bool
+	// projects read in this transaction, by id.
+	projects map[string]*domain.StackProject
+}
+
+// project is currentProject, read once per batch.
+func (b *stackBatch) project(p *domain.StackProject) (*domain.StackProject, error) {
+	if cur, ok := b.projects[p.ID]; ok {
+		return cur, nil
+	}
+	cur, err := currentProject(b.tx, p)
+	if err != nil {
+		return nil, err
+	}
+	b.projects[p.ID] = cur
+	return cur, nil
+}
+
+// deleteProject deletes a project; its stacks go with the purge.
+func (b *stackBatch) deleteProject(p *domain.StackProject) error {
+	if err := b.tx.DeleteStackProject(p); err != nil {
+		return err
+	}
+	delete(b.projects, p.ID)
+	delete(b.s.stackWriter.indexes, p.ID)
+	return nil
+}
+
+// index returns the project's stack index, building it from the stack
+// records the first time.
+func (b *stackBatch) index(projectID string) (*stackIndex, error) {
+	w := &b.s.stackWriter
+	ix := w.indexes[projectID]
+	if ix == nil {
+		stacks, _, err := b.tx.ListStacks(projectID, store.Page{})
+		if err != nil {
+			return nil, err
+		}
+		ix = newStackIndex()
+		for i := range stacks {
+			ix.set(&stacks[i])
+		}
+		w.indexes[projectID] = ix
+	}
+	b.touched[projectID] = true
+	return ix, nil
+}
+
+// stack loads a stack the index names; a disagreement is a bug, and the
+// batch fails so that the index is rebuilt.
+func (b *stackBatch) stack(projectID string, n int) (*domain.Stack, error) {
+	st, err := b.tx.Stack(projectID, n)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("stack index of project %s names stack %d, which does not exist", projectID, n)
+	}
+	return st, err
+}
+
+func (b *stackBatch) put(ix *stackIndex, st *domain.Stack) error {
+	if err := b.tx.PutStack(st); err != nil {
+		return err
+	}
+	ix.set(st)
+	return nil
+}
+
+// expireLeases releases up to limit stacks of the project whose lease ran
+// out by now.
+func (b *stackBatch) expireLeases(projectID string, now time.Time, limit int) ([]domain.Stack, error) {
+	ix, err := b.index(projectID)
+	if err != nil {
+		return nil, err
+	}
+	var released []domain.Stack
+	for len(released) < limit {
+		n, ok := ix.firstExpired(now)
+		if !ok {
+			break
+		}
+		st, err := b.stack(projectID, n)
+		if err != nil {
+			return nil, err
+		}
+		if !st.ExpireLease(now) {
+			return nil, fmt.Errorf("stack index of project %s says the lease of %s ran out, the record says %+v", projectID, st.Name, st.Lease)
+		}
+		if err := b.put(ix, st); err != nil {
+			return nil, err
+		}
+		released = append(released, *st)
+	}
+	return released, nil
+}
+
+// expireBatch bounds the expired leases one operation releases. Beyond it
+// (thousands of abandoned leases at once) the sweep releases the rest.
+const expireBatch = 256
+
+// LeaseRequest asks for a stack for a branch.
+type LeaseRequest struct {
+	// Branch defaults to domain.DefaultStackBranch.
+	Branch string
+	// TTL is how long the lease lasts; 0 means Config.StackLeaseTTL.
+	TTL time.Duration
+	// IdempotencyKey, when set, makes a retry within
+	// domain.LeaseReplayWindow answer the lease the first attempt got.
+	IdempotencyKey string
+}
+
+// Lease is the answer to a stack request.
+type Lease struct {
+	Stack *domain.Stack
+	// Replayed is set when the answer is the one an earlier request with the
+	// same idempotency key got.
+	Replayed bool
+}
+
+// RequestStack leases a stack of p for a branch. It takes, in this order:
+// an available stack of the branch (the one modified longest ago if there
+// are several), else the available stack modified longest ago, else a new
+// stack named prefix + (count + 1). A lease past its expiry counts as
+// available.
+func (s *Service) RequestStack(ctx context.Context, p *domain.StackProject, r LeaseRequest) (*Lease, error) {
+	if r.Branch == "" {
+		r.Branch = domain.DefaultStackBranch
+	} else if err := domain.ValidateBranch(r.Branch); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.TTL == 0:
+		r.TTL = s.cfg.StackLeaseTTL
+	case r.TTL < time.Second || r.TTL > domain.MaxStackLeaseTTL:
+		return nil, domain.Invalid("lease TTL %s is out of range: from 1s to %s", r.TTL, domain.MaxStackLeaseTTL)
+	}
+	if r.IdempotencyKey != "" {
+		if err := domain.ValidateIdempotencyKey(r.IdempotencyKey); err != nil {
+			return nil, err
+		}
+	}
+	var lease *Lease
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		lease, err = b.lease(p, r)
+		return err
+	})
+	return lease, err
+}
+
+func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, error) {
+	proj, err := b.project(p)
+	if err != nil {
+		return nil, err
+	}
+	now := b.s.now().UTC()
+	if r.IdempotencyKey != "" {
+		replay, err := b.tx.LeaseReplay(proj.ID, r.IdempotencyKey)
+		switch {
+		case err == nil && now.Sub(replay.CreatedAt) < domain.LeaseReplayWindow:
+			if replay.Branch != r.Branch || replay.TTL != r.TTL {
+				return nil, domain.Unprocessable("Idempotency-Key %q was used for another request (branch %q, ttl %ds)", r.IdempotencyKey, replay.Branch, int(replay.TTL/time.Second))
+			}
+			return &Lease{Stack: &replay.Stack, Replayed: true}, nil
+		case err != nil && !isNotFound(err):
+			return nil, err
+		}
+	}
+	if _, err := b.expireLeases(proj.ID, now, expireBatch); err != nil {
+		return nil, err
+	}
+	ix, err := b.index(proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	var st *domain.Stack
+	if n := ix.pick(r.Branch); n != 0 {
+		if st, err = b.stack(proj.ID, n); err != nil {
+			return nil, err
+		}
+		if !st.Available() {
+			return nil, fmt.Errorf("stack index of project %s offers %s, which is leased", proj.ID, st.Name)
+		}
+		st.Take(uuid.NewString(), r.Branch, now, now.Add(r.TTL))
+		err = b.put(ix, st)
+	} else {
+		st, err = b.createStack(proj, ix, r, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.IdempotencyKey != "" {
+		replay := &domain.LeaseReplay{Branch: r.Branch, TTL: r.TTL, Stack: *st, CreatedAt: now}
+		// Badger drops the record on the wall clock; the window itself is
+		// checked against the service clock above.
+		if err := b.tx.PutLeaseReplay(proj.ID, r.IdempotencyKey, replay, domain.LeaseReplayWindow+time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return &Lease{Stack: st}, nil
+}
+
+// createStack adds the project's next stack, leased for r.
+func (b *stackBatch) createStack(p *domain.StackProject, ix *stackIndex, r LeaseRequest, now time.Time) (*domain.Stack, error) {
+	count, err := b.tx.StackCount(p.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := &domain.Stack{
+		ProjectID:          p.ID,
+		Number:             count + 1,
+		Name:               p.StackName(count + 1),
+		LastDeployedCommit: p.InitialCommit,
+		Created:            now,
+	}
+	st.Take(uuid.NewString(), r.Branch, now, now.Add(r.TTL))
+	// UpdateStackProject refuses prefixes that could make a name come
+	// round again; the store checks anyway.
+	if err := b.tx.CreateStack(st); err != nil {
+		return nil, err
+	}
+	ix.set(st)
+	return st, nil
+}
+
+// SetLastDeployedCommit records what is deployed on a stack.
+func (s *Service) SetLastDeployedCommit(ctx context.Context, p *domain.StackProject, stackName, commit string) (*domain.Stack, error) {
+	if stackName == "" {
+		return nil, domain.Invalid("stackName is required")
+	}
+	if err := domain.ValidateCommit("lastDeployedCommit", commit); err != nil {
+		return nil, err
+	}
+	var st *domain.Stack
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		st, err = b.modifyStack(p, stackName, func(st *domain.Stack, now time.Time) (bool, error) {
+			st.LastDeployedCommit = commit
+			st.Modified = now
+			return true, nil
+		})
+		return err
+	})
+	return st, err
+}
+
+// ReleaseStack makes a stack available again. Releasing an available stack
+// changes nothing. With a leaseID, the stack is released only if that is
+// its current lease, so a late job cannot free a stack someone else holds.
+func (s *Service) ReleaseStack(ctx context.Context, p *domain.StackProject, stackName, leaseID string) (*domain.Stack, error) {
+	if stackName == "" {
+		return nil, domain.Invalid("stackName is required")
+	}
+	var st *domain.Stack
+	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
+		st, err = b.modifyStack(p, stackName, func(st *domain.Stack, now time.Time) (bool, error) {
+			switch {
+			case st.Available():
+				return false, nil
+			case leaseID != "" && leaseID != st.Lease.ID:
+				return false, domain.Conflict("stack %q is held by another lease than %q", stackName, leaseID)
+			}
+			st.Release(now)
+			return true, nil
+		})
+		return err
+	})
+	return st, err
+}
+
+// modifyStack applies change to a stack of the project, after ending a
+// lease that ran out, and saves it if that or change changed it.
+func (b *stackBatch) modifyStack(p *domain.StackProject, name string, change func(st *domain.Stack, now time.Time) (bool, error)) (*domain.Stack, error) {
+	proj, err := b.project(p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := b.tx.StackByName(proj.ID, name)
+	if err != nil {
+		return nil, err
+	}
+	now := b.s.now().UTC()
+	expired := st.ExpireLease(now)
+	changed, err := change(st, now)
+	if err != nil {
+		return nil, err
+	}
+	if !expired && !changed {
+		return st, nil
+	}
+	ix, err := b.index(proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return st, b.put(ix, st)
+}
+
+// DeleteLastStack removes the project's highest-numbered stack, so that the
+// next new stack takes its name again. A leased stack is removed only with
+// force.
+func (s *Service) DeleteLastStack(ctx context.Context, p *domain.StackProject, force bool) (*domain.Stack, error) {
+	var st *domain.Stack
+	err := s.writeStacks(ctx, func(b *stackBatch) error {
+		proj, err := b.project(p)
+		if err != nil {
+			return err
+		}
+		count, err := b.tx.StackCount(proj.ID)
+		if err != nil {
+			return err
+		}
+		if count == 0 {
+			return domain.NotFound("project %q has no stacks", proj.Name)
+		}
+		if st, err = b.tx.Stack(proj.ID, count); err != nil {
+			return err
+		}
+		st.ExpireLease(b.s.now().UTC())
+		if !st.Available() && !force {
+			return domain.Conflict("stack %q is leased until %s: release it first, or delete with force", st.Name, st.Lease.ExpiresAt.Format(time.RFC3339))
+		}
+		ix, err := b.index(proj.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.tx.DeleteLastStack(st); err != nil {
+			return err
+		}
+		ix.remove(st.Number)
+		return nil
+	})
+	return st, err
+}
+
+// ListStacks returns one page of the project's stacks ordered by number.
+// Leases past their expiry show as released.
+func (s *Service) ListStacks(ctx context.Context, p *domain.StackProject, page store.Page) ([]domain.Stack, string, error) {
+	var out []domain.Stack
+	var next string
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		out, next, err = tx.ListStacks(p.ID, page)
+		return err
+	})
+	now := s.now().UTC()
+	for i := range out {
+		out[i].ExpireLease(now)
+	}
+	return out, next, err
+}
+
+// sweepStacks releases every expired lease and finishes removing the
+// stacks of deleted projects. It is both the background sweep and the
+// stack-leases healer.
+func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
+	var rep HealerReport
+	var projects []domain.StackProject
+	var purges []string
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		if projects, _, err = tx.ListStackProjects(store.StackProjectFilter{All: true}, store.Page{}); err != nil {
+			return err
+		}
+		purges, err = tx.StackPurges()
+		return err
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, p := range projects {
+		for {
+			var released []domain.Stack
+			err := s.writeStacks(ctx, func(b *stackBatch) error {
+				proj, err := b.project(&p)
+				if err != nil {
+					return err
+				}
+				released, err = b.expireLeases(proj.ID, b.s.now().UTC(), expireBatch)
+				return err
+			})
+			if errors.Is(err, errBadProjectKey) {
+				break // deleted since it was listed
+			}
+			if err != nil {
+				return rep, err
+			}
+			for _, st := range released {
+				rep.Details = append(rep.Details, fmt.Sprintf("project %s: released stack %s (lease expired at %s)", p.Name, st.Name, st.Modified.Format(time.RFC3339)))
+			}
+			rep.Healed += len(released)
+			if len(released) < expireBatch {
+				break
+			}
+		}
+	}
+	for _, id := range purges {
+		if err := s.purgeStacks(ctx, id); err != nil {
+			return rep, err
+		}
+		rep.Healed++
+		rep.Details = append(rep.Details, fmt.Sprintf("removed the stacks of deleted project %s", id))
+	}
+	return rep, nil
+}
+
+// leaseSweepInterval is how often expired leases are released in the
+// background. Requests do not wait for it: to them an expired lease is
+// available already.
+const leaseSweepInterval = 30 * time.Second
+
+func init() {
+	registerHealer(Healer{
+		Name:        "stack-leases",
+		Description: "Releases stacks whose lease expired and removes the stacks of deleted projects.",
+		Run:         func(s *Service, ctx context.Context) (HealerReport, error) { return s.sweepStacks(ctx) },
+	})
+	// The first sweep runs at start: it releases leases that ran out while
+	// the server was down, and builds every project's index before the
+	// first request needs it.
+	backgroundTasks = append(backgroundTasks, func(s *Service, ctx context.Context) {
+		t := time.NewTicker(leaseSweepInterval)
+		defer t.Stop()
+		for {
+			if rep, err := s.sweepStacks(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("stack lease sweep failed", "err", err)
+			} else if rep.Healed > 0 {
+				s.log.Info("stack lease sweep", "healed", rep.Healed)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}

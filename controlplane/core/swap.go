@@ -1,0 +1,63 @@
+package core
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+)
+
+// Swap exchanges the routing of two apps the caller may access: their
+// cnames, then their addresses (and so their units' addresses). As tsuru
+// does, it refuses apps of different platforms or unit counts unless force
+// is set. Either app being busy (another swap, a binding) is a conflict.
+func (s *Service) Swap(ctx context.Context, id *domain.Identity, app1, app2 string, force bool) error {
+	if app1 == "" || app2 == "" {
+		return domain.Invalid("both app1 and app2 are required")
+	}
+	a, err := s.GetApp(ctx, id, app1)
+	if err != nil {
+		return err
+	}
+	b, err := s.GetApp(ctx, id, app2)
+	if err != nil {
+		return err
+	}
+	if a.ID == b.ID {
+		return domain.Invalid("cannot swap app %q with itself", a.Name)
+	}
+	release, err := s.busy.acquire(fmt.Sprintf("a swap of %q and %q", a.Name, b.Name), busyApp(a.Name), busyApp(b.Name))
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.store.Update(ctx, func(tx *store.Tx) error {
+		a, err := s.appForRead(tx, id, a.ID)
+		if err != nil {
+			return err
+		}
+		b, err := s.appForRead(tx, id, b.ID)
+		if err != nil {
+			return err
+		}
+		if !force {
+			if a.Platform != b.Platform {
+				return domain.Precondition("apps %q and %q have different platforms (%q, %q): use force=true to swap anyway", a.Name, b.Name, a.Platform, b.Platform)
+			}
+			if len(a.Units) != len(b.Units) {
+				return domain.Precondition("apps %q and %q have different numbers of units (%d, %d): use force=true to swap anyway", a.Name, b.Name, len(a.Units), len(b.Units))
+			}
+		}
+		a.CNames, b.CNames = b.CNames, a.CNames
+		a.IP, b.IP = b.IP, a.IP
+		a.RefreshUnitIPs()
+		b.RefreshUnitIPs()
+		now := s.now().UTC()
+		a.UpdatedAt, b.UpdatedAt = now, now
+		if err := tx.PutApp(a); err != nil {
+			return err
+		}
+		return tx.PutApp(b)
+	})
+}

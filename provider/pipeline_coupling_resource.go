@@ -24,6 +24,7 @@ var (
 	_ resource.ResourceWithConfigure      = &pipelineCouplingResource{}
 	_ resource.ResourceWithImportState    = &pipelineCouplingResource{}
 	_ resource.ResourceWithValidateConfig = &pipelineCouplingResource{}
+	_ resource.ResourceWithModifyPlan     = &pipelineCouplingResource{}
 )
 
 // NewPipelineCouplingResource returns the berth_pipeline_coupling resource.
@@ -63,18 +64,18 @@ func (r *pipelineCouplingResource) Schema(_ context.Context, _ resource.SchemaRe
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"app": schema.StringAttribute{
-				Description: "The app to couple, by name or id. Changing it replaces the coupling. " +
-					"An imported coupling records the app's id.",
-				Required:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				Description: "The app to couple, by name or id. Changing it to another app replaces the coupling; " +
+					"writing the same app's id for its name, or the other way round, only updates the state. " +
+					"A coupling imported by its id records the app's id.",
+				Required:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"pipeline": schema.StringAttribute{
-				Description: "The pipeline, by name or id (`berth_pipeline.<name>.id`). Changing it replaces the coupling. " +
+				Description: "The pipeline, by name or id (`berth_pipeline.<name>.id`). Changing it to another pipeline replaces the coupling; " +
+					"writing the same pipeline's id for its name, or the other way round, only updates the state. " +
 					"An imported coupling records the pipeline's id.",
-				Required:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				Required:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"stage": schema.StringAttribute{
 				Description:   "The app's stage in the pipeline: `review`, `development`, `staging` or `production`. Promotions go from one stage to the next. Changing it replaces the coupling.",
@@ -112,6 +113,42 @@ func (r *pipelineCouplingResource) ValidateConfig(ctx context.Context, req resou
 	}
 }
 
+// ModifyPlan replaces the coupling when its app or its pipeline changes:
+// the server cannot move a coupling. A reference rewritten in its other
+// form (name for id) designates the same entity and is only an update.
+func (r *pipelineCouplingResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state pipelineCouplingModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	appChanged, pipelineChanged := !plan.App.Equal(state.App), !plan.Pipeline.Equal(state.Pipeline)
+	if !appChanged && !pipelineChanged {
+		return
+	}
+	current := &client.Coupling{}
+	if !plan.App.IsUnknown() && !plan.Pipeline.IsUnknown() {
+		c, _, err := r.client.Couplings.Get(ctx, state.ID.ValueString())
+		switch {
+		case err == nil:
+			current = c
+		case !client.IsNotFound(err):
+			resp.Diagnostics.AddError("Cannot read pipeline coupling", err.Error())
+			return
+		}
+	}
+	if appChanged && !designates(plan.App, current.App.ID, current.App.Name) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("app"))
+	}
+	if pipelineChanged && !designates(plan.Pipeline, current.Pipeline.ID, current.Pipeline.Name) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("pipeline"))
+	}
+}
+
 func (r *pipelineCouplingResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	if req.ProviderData == nil {
 		return
@@ -141,6 +178,12 @@ func (r *pipelineCouplingResource) Create(ctx context.Context, req resource.Crea
 		Stage:                plan.Stage.ValueString(),
 		RequiredStatusChecks: &client.StatusChecks{Contexts: nonNil(contexts)},
 	})
+	if client.IsConflict(err) {
+		resp.Diagnostics.AddAttributeError(path.Root("app"), "App already in a pipeline",
+			fmt.Sprintf("%s.\nAn app is in at most one pipeline. If that coupling is the one meant here, import it: "+
+				"terraform import berth_pipeline_coupling.<name> %s", err, plan.App.ValueString()))
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot couple app to pipeline", err.Error())
 		return
@@ -168,6 +211,8 @@ func (r *pipelineCouplingResource) Read(ctx context.Context, req resource.ReadRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, couplingModelOf(c, state))...)
 }
 
+// Update changes the required status checks; app and pipeline change here
+// only in form (ModifyPlan replaces the coupling otherwise).
 func (r *pipelineCouplingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state pipelineCouplingModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -175,12 +220,18 @@ func (r *pipelineCouplingResource) Update(ctx context.Context, req resource.Upda
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var contexts []string
-	resp.Diagnostics.Append(plan.RequiredStatusChecks.ElementsAs(ctx, &contexts, false)...)
-	if resp.Diagnostics.HasError() {
-		return
+	var c *client.Coupling
+	var err error
+	if plan.RequiredStatusChecks.Equal(state.RequiredStatusChecks) {
+		c, _, err = r.client.Couplings.Get(ctx, state.ID.ValueString())
+	} else {
+		var contexts []string
+		resp.Diagnostics.Append(plan.RequiredStatusChecks.ElementsAs(ctx, &contexts, false)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		c, _, err = r.client.Couplings.Update(ctx, state.ID.ValueString(), contexts)
 	}
-	c, _, err := r.client.Couplings.Update(ctx, state.ID.ValueString(), contexts)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot change the required status checks", err.Error())
 		return
@@ -188,6 +239,7 @@ func (r *pipelineCouplingResource) Update(ctx context.Context, req resource.Upda
 	resp.Diagnostics.Append(resp.State.Set(ctx, couplingModelOf(c, plan))...)
 }
 
+// Delete removes the app from the pipeline; the app itself stays.
 func (r *pipelineCouplingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state pipelineCouplingModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -199,9 +251,27 @@ func (r *pipelineCouplingResource) Delete(ctx context.Context, req resource.Dele
 	}
 }
 
-// ImportState takes the coupling's UUID.
+// ImportState takes the coupling's id, or its app's name or id (an app is
+// in at most one pipeline); imported by the app, the state records the app
+// in that form.
 func (r *pipelineCouplingResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	c, _, err := r.client.Couplings.Get(ctx, req.ID)
+	if client.IsNotFound(err) {
+		c, _, err = r.client.Couplings.GetByApp(ctx, req.ID)
+		if err == nil {
+			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("app"), req.ID)...)
+		}
+	}
+	if client.IsNotFound(err) {
+		resp.Diagnostics.AddError("Cannot import pipeline coupling",
+			fmt.Sprintf("%q is neither the id of a coupling nor the name or id of an app in a pipeline.", req.ID))
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import pipeline coupling", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), c.ID)...)
 }
 
 // couplingModelOf is the state of c, keeping the references to its app and
@@ -214,23 +284,4 @@ func couplingModelOf(c *client.Coupling, prior pipelineCouplingModel) *pipelineC
 		Stage:                types.StringValue(c.Stage),
 		RequiredStatusChecks: setOf(c.RequiredStatusChecks.Contexts),
 	}
-}
-
-// refAs is how state records a reference to an entity the server names by
-// id and name: as prior wrote it when prior designates it (configurations
-// use either), else by its id (after an import).
-func refAs(prior types.String, id, name string) types.String {
-	if v := prior.ValueString(); v == id || v == name {
-		return prior
-	}
-	return types.StringValue(id)
-}
-
-// nonNil turns a nil slice into an empty one, for bodies where null and
-// [] differ.
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

@@ -26,16 +26,10 @@ func hclStrings(values ...string) string {
 	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
-// couplingConfig couples app to the pipeline pipelineRef (an HCL
-// expression) at stage. Two pipelines exist, berth_pipeline.p ("web") and
-// berth_pipeline.p2 ("web-next"), so the coupling can move between them.
-// Without checks the attribute is left out.
-func couplingConfig(pipelineRef, app, stage string, checks ...string) string {
-	checksLine := ""
-	if checks != nil {
-		checksLine = "required_status_checks = " + hclStrings(checks...)
-	}
-	return fmt.Sprintf(`
+// couplingPipelines are the two pipelines of the coupling tests,
+// berth_pipeline.p ("web") and berth_pipeline.p2 ("web-next"), so that a
+// coupling can move between them.
+const couplingPipelines = `
 resource "berth_pipeline" "p" {
   name = "web"
 }
@@ -43,7 +37,16 @@ resource "berth_pipeline" "p" {
 resource "berth_pipeline" "p2" {
   name = "web-next"
 }
+`
 
+// couplingConfig couples app to the pipeline pipelineRef (an HCL
+// expression) at stage. Without checks the attribute is left out.
+func couplingConfig(pipelineRef, app, stage string, checks ...string) string {
+	checksLine := ""
+	if checks != nil {
+		checksLine = "required_status_checks = " + hclStrings(checks...)
+	}
+	return couplingPipelines + fmt.Sprintf(`
 resource "berth_pipeline_coupling" "c" {
   app      = %[2]q
   pipeline = %[1]s
@@ -70,11 +73,20 @@ func serverCoupling(admin *client.Client, app, pipeline, stage string, checks ..
 	}
 }
 
+// couplingIDOf is the id of the coupling in the state.
+func couplingIDOf(s *terraform.State) (string, error) {
+	rs, ok := s.RootModule().Resources["berth_pipeline_coupling.c"]
+	if !ok {
+		return "", fmt.Errorf("berth_pipeline_coupling.c is not in the state")
+	}
+	return rs.Primary.ID, nil
+}
+
 func TestAccPipelineCoupling(t *testing.T) {
 	testPreCheck(t)
 	srv, admin := accServer(t)
 	ctx := context.Background()
-	apps := registerApps(t, admin, "devs", "web-dev", "web-stg")
+	apps := createApps(t, admin, "devs", "web-dev", "web-stg")
 	cfg := providerConfig(srv, srv.AdminToken)
 	const c = "berth_pipeline_coupling.c"
 	couplingID := func(app string) string {
@@ -83,6 +95,14 @@ func TestAccPipelineCoupling(t *testing.T) {
 			t.Fatal(err)
 		}
 		return cp.ID
+	}
+	var firstID string
+	sameCoupling := func(s *terraform.State) error {
+		id, err := couplingIDOf(s)
+		if err == nil && id != firstID {
+			err = fmt.Errorf("the coupling was replaced: %s, was %s", id, firstID)
+		}
+		return err
 	}
 
 	resource.Test(t, resource.TestCase{
@@ -100,37 +120,108 @@ func TestAccPipelineCoupling(t *testing.T) {
 		},
 		Steps: []resource.TestStep{
 			{
-				Config:      cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "review", "ci/tests"),
+				Config:      cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "review", "ci/tests"),
 				ExpectError: regexpMust(`Status checks on a review coupling`),
 			},
 			{
-				Config:      cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "qa"),
+				Config:      cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "qa"),
 				ExpectError: regexpMust(`stage[\s\S]*value must be one of`),
 			},
 			{
-				Config: cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "development", "ci/tests"),
+				Config:      cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci"),
+				ExpectError: regexpMust(`must be 6 to 31 letters`),
+			},
+			{
+				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci/tests"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("id"), knownvalue.StringRegexp(berthUUIDRe)),
-					statecheck.ExpectKnownValue(c, tfjsonpath.New("app"), knownvalue.StringExact(apps["web-dev"])),
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("app"), knownvalue.StringExact("web-dev")),
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("stage"), knownvalue.StringExact("development")),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("required_status_checks"),
 						knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("ci/tests")})),
 				},
-				Check: serverCoupling(admin, "web-dev", "web", "development", "ci/tests"),
+				Check: resource.ComposeTestCheckFunc(
+					serverCoupling(admin, "web-dev", "web", "development", "ci/tests"),
+					func(s *terraform.State) (err error) {
+						firstID, err = couplingIDOf(s)
+						return err
+					},
+				),
 			},
 			{
-				// The configuration names the app and the pipeline by id, as
-				// an import records them.
+				// Imported by its app, named as the configuration names it.
 				ResourceName:      c,
 				ImportState:       true,
+				ImportStateId:     "web-dev",
 				ImportStateVerify: true,
 			},
 			{
-				// Checks change in place.
-				Config: cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "development", "ci/tests", "ci/lint-check"),
+				ResourceName:  c,
+				ImportState:   true,
+				ImportStateId: "web-api",
+				ExpectError:   regexpMust(`"web-api" is neither the id of a coupling nor the name or id of an app in a`),
+			},
+			{
+				// Imported by its own id, it records the app's id ...
+				ResourceName:      c,
+				ImportState:       true,
+				ImportStateIdFunc: couplingIDOf,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if got := states[0].Attributes["app"]; got != apps["web-dev"] {
+						return fmt.Errorf("imported app %q, want the id %s", got, apps["web-dev"])
+					}
+					return nil
+				},
+			},
+			{
+				// (Terraform forgets the coupling, to import it again below.)
+				Config: cfg + couplingPipelines + `
+removed {
+  from = berth_pipeline_coupling.c
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+				Check: serverCoupling(admin, "web-dev", "web", "development", "ci/tests"),
+			},
+			{
+				// ... as it does imported by the app's id: a configuration
+				// naming the app then updates the state in place (the same
+				// app, so the same coupling).
+				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci/tests") + fmt.Sprintf(`
+import {
+  to = berth_pipeline_coupling.c
+  id = %q
+}
+`, apps["web-dev"]),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionUpdate)},
 				},
-				Check: serverCoupling(admin, "web-dev", "web", "development", "ci/tests", "ci/lint-check"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("app"), knownvalue.StringExact("web-dev")),
+				},
+				Check: sameCoupling,
+			},
+			{
+				// So does naming the pipeline and the app the other way.
+				Config: cfg + couplingConfig("berth_pipeline.p.name", apps["web-dev"], "development", "ci/tests"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("app"), knownvalue.StringExact(apps["web-dev"])),
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("pipeline"), knownvalue.StringExact("web")),
+				},
+				Check: resource.ComposeTestCheckFunc(sameCoupling, serverCoupling(admin, "web-dev", "web", "development", "ci/tests")),
+			},
+			{
+				// Checks change in place.
+				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci/tests", "ci/lint-check"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeTestCheckFunc(sameCoupling, serverCoupling(admin, "web-dev", "web", "development", "ci/tests", "ci/lint-check")),
 			},
 			{
 				// Someone drops a check by hand: that is drift.
@@ -139,7 +230,7 @@ func TestAccPipelineCoupling(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config:             cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "development", "ci/tests", "ci/lint-check"),
+				Config:             cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci/tests", "ci/lint-check"),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -147,12 +238,12 @@ func TestAccPipelineCoupling(t *testing.T) {
 				},
 			},
 			{
-				Config: cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "development", "ci/tests", "ci/lint-check"),
+				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci/tests", "ci/lint-check"),
 				Check:  serverCoupling(admin, "web-dev", "web", "development", "ci/tests", "ci/lint-check"),
 			},
 			{
 				// Left out, the checks are none.
-				Config: cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "development"),
+				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionUpdate)},
 				},
@@ -163,20 +254,17 @@ func TestAccPipelineCoupling(t *testing.T) {
 			},
 			{
 				// A new stage replaces the coupling.
-				Config: cfg + couplingConfig("berth_pipeline.p.id", apps["web-dev"], "staging", "ci/tests"),
+				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "staging", "ci/tests"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionReplace)},
 				},
 				Check: serverCoupling(admin, "web-dev", "web", "staging", "ci/tests"),
 			},
 			{
-				// So does a new app, here named rather than by id.
+				// So does another app.
 				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-stg", "staging", "ci/tests"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionReplace)},
-				},
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(c, tfjsonpath.New("app"), knownvalue.StringExact("web-stg")),
 				},
 				Check: resource.ComposeTestCheckFunc(
 					serverCoupling(admin, "web-stg", "web", "staging", "ci/tests"),
@@ -189,7 +277,7 @@ func TestAccPipelineCoupling(t *testing.T) {
 				),
 			},
 			{
-				// And a new pipeline.
+				// And another pipeline.
 				Config: cfg + couplingConfig("berth_pipeline.p2.id", "web-stg", "staging", "ci/tests"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(c, plancheck.ResourceActionReplace)},
@@ -230,54 +318,26 @@ func TestAccPipelineCoupling(t *testing.T) {
 	})
 }
 
-// registerResourceInstance registers a resource app and a client app using
-// it, and deploys the client: berth then makes the app
-// resource.<resource>.<client>, which undeploying the client deletes. It
-// is the one way to delete an app by hand over the API on this branch.
-func registerResourceInstance(t *testing.T, admin *client.Client, team, resourceName, clientName string) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, _, err := admin.Teams.Create(ctx, team); err != nil && !client.IsConflict(err) {
-		t.Fatal(err)
-	}
-	regs := []client.RepoRegistration{
-		{AppName: resourceName, Team: team, Meta: &client.AppMeta{AppType: "resource", Procs: []client.ProcSpec{{Name: "server", NumInstances: 1}}}},
-		{AppName: clientName, Team: team, Meta: &client.AppMeta{UseResources: []string{resourceName}}},
-	}
-	for _, r := range regs {
-		if _, _, err := admin.Repos.Register(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := admin.Deployments.Deploy(ctx, clientName); err != nil {
-		t.Fatal(err)
-	}
-	return "resource." + resourceName + "." + clientName
-}
-
 func TestAccPipelineCouplingAppDeletedByHand(t *testing.T) {
 	testPreCheck(t)
 	srv, admin := accServer(t)
 	ctx := context.Background()
-	instance := registerResourceInstance(t, admin, "devs", "redis", "worker")
-	cfg := providerConfig(srv, srv.AdminToken) + couplingConfig("berth_pipeline.p.id", instance, "development")
+	createApps(t, admin, "devs", "worker")
+	cfg := providerConfig(srv, srv.AdminToken) + couplingConfig("berth_pipeline.p.id", "worker", "development")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,
-				Check:  serverCoupling(admin, instance, "web", "development"),
+				Check:  serverCoupling(admin, "worker", "web", "development"),
 			},
 			{
 				// The app goes, and its coupling with it: refresh reads the
-				// coupling as gone (no error), the pipeline stays.
+				// coupling as gone (no error), the pipelines stay.
 				PreConfig: func() {
-					if _, _, err := admin.Deployments.Undeploy(ctx, "worker"); err != nil {
+					if _, err := admin.Apps.Delete(ctx, "worker"); err != nil {
 						t.Fatal(err)
-					}
-					if _, _, err := admin.Repos.Get(ctx, instance); !client.IsNotFound(err) {
-						t.Fatalf("%s should be deleted: %v", instance, err)
 					}
 				},
 				Config:             cfg,
@@ -291,16 +351,13 @@ func TestAccPipelineCouplingAppDeletedByHand(t *testing.T) {
 				},
 			},
 			{
-				// Without the coupling in the configuration, nothing is left
-				// to do.
-				Config: providerConfig(srv, srv.AdminToken) + pipelineConfig("web") + `
-resource "berth_pipeline" "p2" {
-  name = "web-next"
-}
-`,
+				// Made again, the app is coupled again.
+				PreConfig: func() { createApps(t, admin, "devs", "worker") },
+				Config:    cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("berth_pipeline_coupling.c", plancheck.ResourceActionCreate)},
 				},
+				Check: serverCoupling(admin, "worker", "web", "development"),
 			},
 		},
 	})

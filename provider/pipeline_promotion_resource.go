@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +23,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -34,6 +34,7 @@ var (
 	_ resource.Resource                = &pipelinePromotionResource{}
 	_ resource.ResourceWithConfigure   = &pipelinePromotionResource{}
 	_ resource.ResourceWithImportState = &pipelinePromotionResource{}
+	_ resource.ResourceWithModifyPlan  = &pipelinePromotionResource{}
 )
 
 // NewPipelinePromotionResource returns the berth_pipeline_promotion resource.
@@ -102,30 +103,27 @@ func (r *pipelinePromotionResource) Schema(ctx context.Context, _ resource.Schem
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"pipeline": schema.StringAttribute{
-				Description: "The pipeline, by name or id. An imported promotion records the pipeline's id.",
-				Required:    true,
-				PlanModifiers: []planmodifier.String{
-					stringplanmodifier.RequiresReplace(),
-				},
+				Description: "The pipeline, by name or id. Another pipeline promotes again; " +
+					"the same pipeline written by id for its name, or the other way round, only updates the state. " +
+					"An imported promotion records the pipeline's id.",
+				Required:   true,
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"source_app": schema.StringAttribute{
 				Description: "The app whose release is promoted, by name or id; it must be coupled to the pipeline, in any stage but production. " +
+					"Another app promotes again; the same app in its other form only updates the state. " +
 					"An imported promotion records the app's id.",
-				Required:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				Required:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"release_id": schema.StringAttribute{
 				Description: "The release of `source_app` to promote, by id (a version number works too). " +
-					"When not set, the source's newest release at the time of creation, which this attribute then shows. " +
-					"Changing it promotes again.",
-				Optional: true,
-				Computed: true,
-				PlanModifiers: []planmodifier.String{
-					stringplanmodifier.UseStateForUnknown(),
-					stringplanmodifier.RequiresReplace(),
-				},
+					"When not set, the source's newest release at the time of creation, which this attribute then shows; " +
+					"a newer release made later does not change the plan. " +
+					"Another release promotes again; the same release by its version number only updates the state.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"release_version": schema.Int64Attribute{
@@ -136,10 +134,10 @@ func (r *pipelinePromotionResource) Schema(ctx context.Context, _ resource.Schem
 			"targets": schema.SetAttribute{
 				Description: "The apps to promote to, by name or id: each must be coupled to the pipeline in the stage after the source's, " +
 					"and every required status check of its coupling must be in state `success` on the release. " +
+					"Other targets promote again; the same apps in their other form only update the state. " +
 					"An imported promotion records the apps' ids.",
-				ElementType:   types.StringType,
-				Required:      true,
-				PlanModifiers: []planmodifier.Set{setplanmodifier.RequiresReplace()},
+				ElementType: types.StringType,
+				Required:    true,
 				Validators: []validator.Set{
 					setvalidator.SizeAtLeast(1),
 					setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
@@ -174,6 +172,81 @@ func (r *pipelinePromotionResource) Schema(ctx context.Context, _ resource.Schem
 		},
 		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock},
 	}
+}
+
+// ModifyPlan replaces the promotion, which promotes again, when what it
+// promotes changes: the pipeline, the source app, the release or the
+// targets. A reference rewritten in its other form (a name for an id, a
+// version number for a release id) designates the same thing and is only
+// an update.
+func (r *pipelinePromotionResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state pipelinePromotionModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	changed := map[string]bool{
+		"pipeline":   !plan.Pipeline.Equal(state.Pipeline),
+		"source_app": !plan.SourceApp.Equal(state.SourceApp),
+		"release_id": !plan.ReleaseID.Equal(state.ReleaseID),
+		"targets":    !plan.Targets.Equal(state.Targets),
+	}
+	if !changed["pipeline"] && !changed["source_app"] && !changed["release_id"] && !changed["targets"] {
+		return
+	}
+	p, _, err := r.client.Promotions.Get(ctx, state.ID.ValueString())
+	if client.IsNotFound(err) {
+		for attr, c := range changed {
+			if c {
+				resp.RequiresReplace = append(resp.RequiresReplace, path.Root(attr))
+			}
+		}
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read promotion", err.Error())
+		return
+	}
+	var targets []client.PromotionTarget
+	if changed["targets"] {
+		if targets, _, err = r.client.Promotions.Targets(ctx, p.ID, nil); err != nil {
+			resp.Diagnostics.AddError("Cannot read promotion targets", err.Error())
+			return
+		}
+	}
+	same := map[string]bool{
+		"pipeline":   designates(plan.Pipeline, p.Pipeline.ID, p.Pipeline.Name),
+		"source_app": designates(plan.SourceApp, p.Source.App.ID, p.Source.App.Name),
+		"release_id": designates(plan.ReleaseID, p.Source.Release.ID, strconv.Itoa(p.Source.Release.Version)),
+		"targets":    designatesAll(plan.Targets, targets),
+	}
+	for attr, c := range changed {
+		if c && !same[attr] {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root(attr))
+		}
+	}
+}
+
+// designatesAll reports whether refs, a set of app references, names
+// exactly the apps of targets.
+func designatesAll(refs types.Set, targets []client.PromotionTarget) bool {
+	if refs.IsUnknown() || refs.IsNull() || len(refs.Elements()) != len(targets) {
+		return false
+	}
+	for _, t := range targets {
+		found := slices.ContainsFunc(refs.Elements(), func(v attr.Value) bool {
+			ref, ok := v.(types.String)
+			return ok && designates(ref, t.App.ID, t.App.Name)
+		})
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *pipelinePromotionResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -213,7 +286,11 @@ func (r *pipelinePromotionResource) Create(ctx context.Context, req resource.Cre
 		Safe:          plan.Safe.ValueBool(),
 	})
 	if err != nil {
-		resp.Diagnostics.AddError("Promotion refused", serverReasons(err))
+		title := "Cannot promote"
+		if code := client.StatusCode(err); code == http.StatusConflict || code == http.StatusUnprocessableEntity {
+			title = "Promotion refused"
+		}
+		resp.Diagnostics.AddError(title, serverReasons(err))
 		return
 	}
 	// In the state from now on: whatever happens below, the promotion
@@ -300,7 +377,9 @@ func (r *pipelinePromotionResource) read(ctx context.Context, p *client.Promotio
 	return m, targets, diags
 }
 
-// Update only ever changes the timeouts: every other attribute replaces.
+// Update never promotes: it records new timeouts, or references rewritten
+// in their other form (ModifyPlan replaces the promotion on any real
+// change).
 func (r *pipelinePromotionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state pipelinePromotionModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -308,8 +387,17 @@ func (r *pipelinePromotionResource) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	state.Timeouts = plan.Timeouts
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	p, _, err := r.client.Promotions.Get(ctx, state.ID.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read promotion", err.Error())
+		return
+	}
+	model, _, diags := r.read(ctx, p, plan)
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &model)...)
 }
 
 // Delete forgets the promotion: what it released stays released.
@@ -325,15 +413,11 @@ func (r *pipelinePromotionResource) ImportState(ctx context.Context, req resourc
 // yet, so the planned ones), keeping prior's forms of references and its
 // timeouts. Results stay null: read fills them.
 func promotionModelOf(p *client.Promotion, targets []client.PromotionTarget, prior pipelinePromotionModel) pipelinePromotionModel {
-	release := types.StringValue(p.Source.Release.ID)
-	if v := prior.ReleaseID.ValueString(); v == p.Source.Release.ID || v == strconv.Itoa(p.Source.Release.Version) {
-		release = prior.ReleaseID
-	}
 	m := pipelinePromotionModel{
 		ID:             types.StringValue(p.ID),
 		Pipeline:       refAs(prior.Pipeline, p.Pipeline.ID, p.Pipeline.Name),
 		SourceApp:      refAs(prior.SourceApp, p.Source.App.ID, p.Source.App.Name),
-		ReleaseID:      release,
+		ReleaseID:      refAs(prior.ReleaseID, p.Source.Release.ID, strconv.Itoa(p.Source.Release.Version)),
 		ReleaseVersion: types.Int64Value(int64(p.Source.Release.Version)),
 		Targets:        prior.Targets,
 		Safe:           types.BoolValue(p.Safe),
@@ -342,17 +426,13 @@ func promotionModelOf(p *client.Promotion, targets []client.PromotionTarget, pri
 		Timeouts:       prior.Timeouts,
 	}
 	if targets != nil {
-		var given []string
-		if !prior.Targets.IsNull() && !prior.Targets.IsUnknown() {
-			for _, v := range prior.Targets.Elements() {
-				given = append(given, v.(types.String).ValueString())
-			}
-		}
 		refs := make([]string, len(targets))
 		for i, t := range targets {
 			refs[i] = t.App.ID
-			if j := slices.IndexFunc(given, func(g string) bool { return g == t.App.ID || g == t.App.Name }); j >= 0 {
-				refs[i] = given[j]
+			for _, v := range prior.Targets.Elements() {
+				if given, ok := v.(types.String); ok && designates(given, t.App.ID, t.App.Name) {
+					refs[i] = given.ValueString()
+				}
 			}
 		}
 		m.Targets = setOf(refs)

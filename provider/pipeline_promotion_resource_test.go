@@ -102,11 +102,23 @@ resource "berth_pipeline_promotion" "to_staging" {
 `, devApp, stgApp, strings.Join(promotionLines, "\n  "))
 }
 
+// promotionIDOf is the id of the promotion resource in the state.
+func promotionIDOf(s *terraform.State, promotion string) (string, error) {
+	rs, ok := s.RootModule().Resources[promotion]
+	if !ok {
+		return "", fmt.Errorf("%s is not in the state", promotion)
+	}
+	return rs.Primary.ID, nil
+}
+
+// Promotions cannot be changed or deleted over the API, so no change made
+// by hand can drift them; what a hand can do is delete their pipeline or
+// apps, which TestAccPipelinePromotionRefusedFailedOrLate covers.
 func TestAccPipelinePromotion(t *testing.T) {
 	testPreCheck(t)
 	srv, admin := accServer(t)
 	ctx := context.Background()
-	apps := registerApps(t, admin, "devs", "shop-dev", "shop-stg")
+	apps := createApps(t, admin, "devs", "shop-dev", "shop-stg")
 	r1 := release(t, admin, "shop-dev", "registry/shop:1", "ci/tests")
 	r2 := release(t, admin, "shop-dev", "registry/shop:2", "ci/tests")
 	cfg := providerConfig(srv, srv.AdminToken)
@@ -114,6 +126,14 @@ func TestAccPipelinePromotion(t *testing.T) {
 	timeouts := `timeouts {
     create = "5m"
   }`
+	var promotionID string
+	samePromotion := func(s *terraform.State) error {
+		id, err := promotionIDOf(s, p)
+		if err == nil && id != promotionID {
+			err = fmt.Errorf("promoted again: promotion %s, was %s", id, promotionID)
+		}
+		return err
+	}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
@@ -133,7 +153,8 @@ func TestAccPipelinePromotion(t *testing.T) {
 		),
 		Steps: []resource.TestStep{
 			{
-				// Without release_id, the newest release is promoted.
+				// Without release_id, the newest release is promoted. The
+				// apps are named by id, as an import records them.
 				Config: cfg + shopPromotionConfig(apps["shop-dev"], apps["shop-stg"]),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(p, tfjsonpath.New("id"), knownvalue.StringRegexp(berthUUIDRe)),
@@ -154,6 +175,10 @@ func TestAccPipelinePromotion(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(
 					newestRelease(admin, "shop-stg", "registry/shop:2", p),
 					promotionCount(admin, 1),
+					func(s *terraform.State) (err error) {
+						promotionID, err = promotionIDOf(s, p)
+						return err
+					},
 				),
 			},
 			{
@@ -162,16 +187,38 @@ func TestAccPipelinePromotion(t *testing.T) {
 				ImportStateVerify: true,
 			},
 			{
-				// The timeouts are the one thing that changes in place.
-				Config: cfg + shopPromotionConfig(apps["shop-dev"], apps["shop-stg"], timeouts),
+				// The same apps by name: the state changes, nothing is
+				// promoted again.
+				Config: cfg + shopPromotionConfig("shop-dev", "shop-stg"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(p, plancheck.ResourceActionUpdate)},
 				},
-				Check: promotionCount(admin, 1),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(p, tfjsonpath.New("source_app"), knownvalue.StringExact("shop-dev")),
+					statecheck.ExpectKnownValue(p, tfjsonpath.New("targets"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("shop-stg")})),
+				},
+				Check: resource.ComposeTestCheckFunc(samePromotion, promotionCount(admin, 1)),
+			},
+			{
+				// A new release of the source changes nothing: release_id is
+				// the one promoted.
+				PreConfig: func() { release(t, admin, "shop-dev", "registry/shop:3", "ci/tests") },
+				Config:    cfg + shopPromotionConfig("shop-dev", "shop-stg"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// Timeouts change in place.
+				Config: cfg + shopPromotionConfig("shop-dev", "shop-stg", timeouts),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(p, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeTestCheckFunc(samePromotion, promotionCount(admin, 1)),
 			},
 			{
 				// Another release promotes again.
-				Config: cfg + shopPromotionConfig(apps["shop-dev"], apps["shop-stg"], timeouts, fmt.Sprintf("release_id = %q", r1.ID)),
+				Config: cfg + shopPromotionConfig("shop-dev", "shop-stg", timeouts, fmt.Sprintf("release_id = %q", r1.ID)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(p, plancheck.ResourceActionReplace)},
 				},
@@ -181,12 +228,27 @@ func TestAccPipelinePromotion(t *testing.T) {
 				Check: resource.ComposeTestCheckFunc(
 					newestRelease(admin, "shop-stg", "registry/shop:1", p),
 					promotionCount(admin, 2),
+					func(s *terraform.State) (err error) {
+						promotionID, err = promotionIDOf(s, p)
+						return err
+					},
 				),
 			},
 			{
-				// As does any other change: here, a safe promotion (the
-				// apps have the same, empty, config).
-				Config: cfg + shopPromotionConfig(apps["shop-dev"], apps["shop-stg"], timeouts, fmt.Sprintf("release_id = %q", r1.ID), "safe = true"),
+				// The same release by its version number does not.
+				Config: cfg + shopPromotionConfig("shop-dev", "shop-stg", timeouts, `release_id = "1"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(p, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(p, tfjsonpath.New("release_id"), knownvalue.StringExact("1")),
+				},
+				Check: resource.ComposeTestCheckFunc(samePromotion, promotionCount(admin, 2)),
+			},
+			{
+				// Any other change promotes again: here, a safe promotion
+				// (the apps have the same, empty, config).
+				Config: cfg + shopPromotionConfig("shop-dev", "shop-stg", timeouts, `release_id = "1"`, "safe = true"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(p, plancheck.ResourceActionReplace)},
 				},
@@ -286,8 +348,7 @@ func TestAccPipelinePromotionRefusedFailedOrLate(t *testing.T) {
 	var hook atomic.Pointer[func(ctx context.Context, appID string)]
 	srv, admin := accServerWithPromotionHook(t, &hook)
 	ctx := context.Background()
-	apps := registerApps(t, admin, "devs", "api-dev", "api-stg", "api-stg2", "api-prd")
-	worker := registerResourceInstance(t, admin, "devs", "redis", "api-worker")
+	apps := createApps(t, admin, "devs", "api-dev", "api-stg", "api-stg2", "api-prd", "api-worker")
 	r1 := release(t, admin, "api-dev", "registry/api:1")
 	cfg := providerConfig(srv, srv.AdminToken)
 	const p = "berth_pipeline_promotion.p"
@@ -300,13 +361,13 @@ func TestAccPipelinePromotionRefusedFailedOrLate(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				// A required status check is missing: 409, with the reason.
-				Config:      cfg + apiPromotionConfig(worker, []string{"api-stg"}),
-				ExpectError: regexpMust(`XXX[\s\S]*"ci/tests"[\s\S]*is missing`),
+				Config:      cfg + apiPromotionConfig("api-worker", []string{"api-stg"}),
+				ExpectError: regexpMust(`Promotion refused[\s\S]*409[\s\S]*"ci/tests" is missing on release v1 of api-dev`),
 			},
 			{
 				// The target is not in the next stage: 422, with the reason.
-				Config:      cfg + apiPromotionConfig(worker, []string{"api-prd"}),
-				ExpectError: regexpMust(`Promotion refused[\s\S]*422[\s\S]*"api-prd"[\s\S]*production[\s\S]*not[\s\S]*staging`),
+				Config:      cfg + apiPromotionConfig("api-worker", []string{"api-prd"}),
+				ExpectError: regexpMust(`Promotion refused[\s\S]*422[\s\S]*"api-prd" is in stage production, not staging`),
 			},
 			{
 				// A target fails while the promotion runs (its app deleted
@@ -321,14 +382,14 @@ func TestAccPipelinePromotionRefusedFailedOrLate(t *testing.T) {
 						if appID != apps["api-stg"] {
 							return
 						}
-						if _, _, err := admin.Deployments.Undeploy(ctx, "api-worker"); err != nil {
+						if _, err := admin.Apps.Delete(ctx, "api-worker"); err != nil {
 							t.Error(err)
 						}
 					}
 					hook.Store(&deleteWorker)
 				},
-				Config:      cfg + apiPromotionConfig(worker, []string{"api-stg", worker}),
-				ExpectError: regexpMust(`YYY[\s\S]*ended failed[\s\S]*resource.redis.api-worker:[\s\S]*no[\s\S]*longer[\s\S]*exists`),
+				Config:      cfg + apiPromotionConfig("api-worker", []string{"api-stg", "api-worker"}),
+				ExpectError: regexpMust(`Promotion failed[\s\S]*ended failed[\s\S]*api-worker: app api-worker no longer exists`),
 			},
 			{
 				// Still pending when the create timeout ends: an error, and
@@ -347,7 +408,7 @@ func TestAccPipelinePromotionRefusedFailedOrLate(t *testing.T) {
 					hook.Store(&block)
 				},
 				Config:      cfg + apiPromotionConfig("", []string{"api-stg", "api-stg2"}, `timeouts {`, `  create = "1s"`, `}`),
-				ExpectError: regexpMust(`Promotion still pending[\s\S]*within[\s\S]*1s`),
+				ExpectError: regexpMust(`Promotion still pending[\s\S]*within 1s`),
 			},
 			{
 				// Once it ends, refresh reads it as it is; being tainted, it
@@ -378,10 +439,14 @@ func TestAccPipelinePromotionRefusedFailedOrLate(t *testing.T) {
 				),
 			},
 			{
-				// The pipeline deleted by hand takes the couplings along; the
-				// promotion outlives it and refreshes as it was.
+				// The pipeline and the source app deleted by hand take the
+				// couplings along; the promotion outlives them and
+				// refreshes as it was.
 				PreConfig: func() {
 					if _, _, err := admin.Pipelines.Delete(ctx, "api"); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := admin.Apps.Delete(ctx, "api-dev"); err != nil {
 						t.Fatal(err)
 					}
 				},
@@ -391,7 +456,7 @@ func TestAccPipelinePromotionRefusedFailedOrLate(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction("berth_pipeline.p", plancheck.ResourceActionCreate),
-						plancheck.ExpectResourceAction("berth_pipeline_coupling.stg", plancheck.ResourceActionCreate),
+						plancheck.ExpectResourceAction("berth_pipeline_coupling.dev", plancheck.ResourceActionCreate),
 						plancheck.ExpectResourceAction(p, plancheck.ResourceActionNoop),
 					},
 				},

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -82,6 +83,11 @@ func (r *pipelineResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	p, _, err := r.client.Pipelines.Create(ctx, plan.Name.ValueString())
+	if client.StatusCode(err) == http.StatusUnprocessableEntity {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Pipeline name taken",
+			fmt.Sprintf("%s.\nIf that pipeline is the one meant here, import it: terraform import berth_pipeline.<name> %s", err, plan.Name.ValueString()))
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot create pipeline", err.Error())
 		return

@@ -16,10 +16,9 @@ import (
 	"github.com/berthdev/terraform-provider-berth/client"
 )
 
-// registerApps creates team and registers apps owned by it, through the
-// lain API as admin, and returns their ids by name. (No resource of this
-// provider creates apps yet.)
-func registerApps(t *testing.T, admin *client.Client, team string, names ...string) map[string]string {
+// createApps creates team and apps it owns through the tsuru routes, as
+// admin, and returns the apps' ids by name.
+func createApps(t *testing.T, admin *client.Client, team string, names ...string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	if _, _, err := admin.Teams.Create(ctx, team); err != nil && !client.IsConflict(err) {
@@ -27,11 +26,14 @@ func registerApps(t *testing.T, admin *client.Client, team string, names ...stri
 	}
 	ids := make(map[string]string, len(names))
 	for _, n := range names {
-		repo, _, err := admin.Repos.Register(ctx, client.RepoRegistration{AppName: n, Team: team})
+		if _, _, err := admin.Apps.Create(ctx, client.CreateAppRequest{Name: n, Platform: "go", TeamOwner: team}); err != nil {
+			t.Fatal(err)
+		}
+		app, _, err := admin.Apps.Get(ctx, n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids[n] = repo.ID
+		ids[n] = app.ID
 	}
 	return ids
 }
@@ -140,6 +142,44 @@ func TestAccPipeline(t *testing.T) {
 				Config: cfg + pipelineConfig("store"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("berth_pipeline.p", plancheck.ResourceActionCreate)},
+				},
+				Check: pipelineExists(admin, "store"),
+			},
+			{
+				// A pipeline has nothing to change in place: the one change
+				// made by hand is to delete it and make another of the same
+				// name, which is not the pipeline in the state.
+				PreConfig: func() {
+					if _, _, err := admin.Pipelines.Delete(ctx, "store"); err != nil {
+						t.Fatal(err)
+					}
+					if _, _, err := admin.Pipelines.Create(ctx, "store"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg + pipelineConfig("store"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectResourceAction("berth_pipeline.p", plancheck.ResourceActionCreate)},
+				},
+			},
+			{
+				// Creating it again fails on the name, and says how to adopt
+				// the pipeline of that name.
+				Config:      cfg + pipelineConfig("store"),
+				ExpectError: regexpMust(`Pipeline name taken[\s\S]*already exists[\s\S]*terraform[\s]+import[\s]+berth_pipeline.<name>[\s]+store`),
+			},
+			{
+				ResourceName:       "berth_pipeline.p",
+				ImportState:        true,
+				ImportStateId:      "store",
+				ImportStatePersist: true,
+			},
+			{
+				Config: cfg + pipelineConfig("store"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: pipelineExists(admin, "store"),
 			},

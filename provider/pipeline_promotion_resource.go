@@ -124,7 +124,7 @@ func (r *pipelinePromotionResource) Schema(ctx context.Context, _ resource.Schem
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"release_version": schema.Int64Attribute{
 				Description:   "The version number of the promoted release.",

@@ -134,7 +134,7 @@ func TestAccPipelineCoupling(t *testing.T) {
 			{
 				Config: cfg + couplingConfig("berth_pipeline.p.id", "web-dev", "development", "ci/tests"),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(c, tfjsonpath.New("id"), knownvalue.StringRegexp(berthUUIDRe)),
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("id"), knownvalue.StringRegexp(uuidRe)),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("app"), knownvalue.StringExact("web-dev")),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("stage"), knownvalue.StringExact("development")),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("required_status_checks"),

@@ -3,12 +3,15 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
@@ -19,6 +22,9 @@ var (
 	_ datasource.DataSourceWithConfigure        = &pipelineDataSource{}
 	_ datasource.DataSourceWithConfigValidators = &pipelineDataSource{}
 )
+
+// uuidRe matches the ids berthd gives entities.
+var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // NewPipelineDataSource returns the berth_pipeline data source.
 func NewPipelineDataSource() datasource.DataSource { return &pipelineDataSource{} }
@@ -61,11 +67,13 @@ func (d *pipelineDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				Description: "The pipeline's UUID. Set exactly one of `id` and `name`.",
 				Optional:    true,
 				Computed:    true,
+				Validators:  []validator.String{stringvalidator.RegexMatches(uuidRe, "must be a UUID")},
 			},
 			"name": schema.StringAttribute{
 				Description: "The pipeline's name. Set exactly one of `id` and `name`.",
 				Optional:    true,
 				Computed:    true,
+				Validators:  []validator.String{stringvalidator.RegexMatches(pipelineNameRe, "must be a lowercase letter followed by 2 to 22 lowercase letters, digits or '-'")},
 			},
 			"couplings": schema.ListNestedAttribute{
 				Description: "The apps in the pipeline, by stage in promotion order (review first).",

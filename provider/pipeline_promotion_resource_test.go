@@ -157,7 +157,7 @@ func TestAccPipelinePromotion(t *testing.T) {
 				// apps are named by id, as an import records them.
 				Config: cfg + shopPromotionConfig(apps["shop-dev"], apps["shop-stg"]),
 				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue(p, tfjsonpath.New("id"), knownvalue.StringRegexp(berthUUIDRe)),
+					statecheck.ExpectKnownValue(p, tfjsonpath.New("id"), knownvalue.StringRegexp(uuidRe)),
 					statecheck.ExpectKnownValue(p, tfjsonpath.New("status"), knownvalue.StringExact("successful")),
 					statecheck.ExpectKnownValue(p, tfjsonpath.New("release_id"), knownvalue.StringExact(r2.ID)),
 					statecheck.ExpectKnownValue(p, tfjsonpath.New("release_version"), knownvalue.Int64Exact(2)),
@@ -168,7 +168,7 @@ func TestAccPipelinePromotion(t *testing.T) {
 							"app_name":      knownvalue.StringExact("shop-stg"),
 							"status":        knownvalue.StringExact("successful"),
 							"error_message": knownvalue.Null(),
-							"release_id":    knownvalue.StringRegexp(berthUUIDRe),
+							"release_id":    knownvalue.StringRegexp(uuidRe),
 						}),
 					})),
 				},

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -37,9 +36,6 @@ func createApps(t *testing.T, admin *client.Client, team string, names ...string
 	}
 	return ids
 }
-
-// berthUUIDRe matches the ids berthd gives entities.
-var berthUUIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func pipelineConfig(name string) string {
 	return fmt.Sprintf(`
@@ -94,7 +90,7 @@ func TestAccPipeline(t *testing.T) {
 				Config: cfg + pipelineConfig("shop"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("berth_pipeline.p", tfjsonpath.New("name"), knownvalue.StringExact("shop")),
-					statecheck.ExpectKnownValue("berth_pipeline.p", tfjsonpath.New("id"), knownvalue.StringRegexp(berthUUIDRe)),
+					statecheck.ExpectKnownValue("berth_pipeline.p", tfjsonpath.New("id"), knownvalue.StringRegexp(uuidRe)),
 				},
 				Check: resource.ComposeTestCheckFunc(
 					pipelineExists(admin, "shop"),

@@ -116,7 +116,10 @@ func stageOrder(graph map[string]string) ([]string, error) {
 	}
 	order := make([]string, 0, len(graph))
 	for s := firsts[0]; s != ""; s = graph[s] {
-		if slices.Contains(order, s) || len(order) == len(graph) {
+		if _, ok := graph[s]; !ok {
+			return nil, fmt.Errorf("the stage graph %v leads to %s, which it does not list", graph, s)
+		}
+		if slices.Contains(order, s) {
 			return nil, fmt.Errorf("the stage graph %v loops at %s", graph, s)
 		}
 		order = append(order, s)

@@ -94,8 +94,10 @@ func (r *pipelinePromotionResource) Schema(ctx context.Context, _ resource.Schem
 			"Each target gets a new release with the promoted release's image (or meta_version) and its own config. " +
 			"Creating the resource fails with the server's reasons when the promotion is refused (a required status check " +
 			"not in state `success`, a target outside the next stage, config that differs in a safe promotion) or when a target fails. " +
-			"A promotion cannot be changed or undone: every change makes a new promotion, so changing `release_id` promotes again, " +
-			"and destroying the resource only removes it from the state.",
+			"A promotion cannot be changed or undone: a change of what is promoted (pipeline, source app, release, targets, `safe`) " +
+			"makes a new promotion, so changing `release_id` promotes again, while a new timeout or a reference rewritten in its other form " +
+			"(an app's name for its id, a version number for a release id) only updates the state. " +
+			"Destroying the resource only removes it from the state: what it released stays released.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The promotion's UUID.",

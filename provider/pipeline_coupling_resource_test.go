@@ -318,7 +318,16 @@ import {
 	})
 }
 
-func TestAccPipelineCouplingAppDeletedByHand(t *testing.T) {
+// cronCoupling couples the app cron to pipeline web.
+const cronCoupling = `
+resource "berth_pipeline_coupling" "cron" {
+  app      = "cron"
+  pipeline = berth_pipeline.p.id
+  stage    = "staging"
+}
+`
+
+func TestAccPipelineCouplingAppsChangedByHand(t *testing.T) {
 	testPreCheck(t)
 	srv, admin := accServer(t)
 	ctx := context.Background()
@@ -358,6 +367,30 @@ func TestAccPipelineCouplingAppDeletedByHand(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("berth_pipeline_coupling.c", plancheck.ResourceActionCreate)},
 				},
 				Check: serverCoupling(admin, "worker", "web", "development"),
+			},
+			{
+				// An app someone coupled by hand cannot be coupled again: the
+				// error says how to take that coupling over.
+				PreConfig: func() {
+					createApps(t, admin, "devs", "cron")
+					if _, _, err := admin.Couplings.Create(ctx, client.NewCoupling{App: "cron", Pipeline: "web", Stage: client.StageStaging}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      cfg + cronCoupling,
+				ExpectError: regexpMust(`App already in a pipeline[\s\S]*409[\s\S]*terraform import[\s]+berth_pipeline_coupling.<name>[\s]+cron`),
+			},
+			{
+				Config: cfg + cronCoupling + `
+import {
+  to = berth_pipeline_coupling.cron
+  id = "cron"
+}
+`,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("berth_pipeline_coupling.cron", plancheck.ResourceActionNoop)},
+				},
+				Check: serverCoupling(admin, "cron", "web", "staging"),
 			},
 		},
 	})

@@ -162,6 +162,9 @@ func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 		NewServiceResource,
 		NewServiceInstanceResource,
 		NewServiceBindingResource,
+		NewPipelineResource,
+		NewPipelineCouplingResource,
+		NewPipelinePromotionResource,
 	}
 }
 
@@ -169,6 +172,8 @@ func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSou
 	return []func() datasource.DataSource{
 		NewStacksDataSource,
 		NewServiceDataSource,
+		NewPipelineDataSource,
+		NewPipelineStagesDataSource,
 	}
 }
 

@@ -157,11 +157,15 @@ func (p *berthProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewTeamResource,
+		NewAppResource,
 	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewAppDataSource,
+		NewPlatformsDataSource,
+	}
 }
 
 func stringOr(v types.String, fallback string) string {

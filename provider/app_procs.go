@@ -115,13 +115,15 @@ func (unitsFollowProcs) PlanModifyList(ctx context.Context, req planmodifier.Lis
 	if req.StateValue.IsNull() || !req.PlanValue.IsUnknown() {
 		return
 	}
-	var planned, current types.List
+	var configured, planned, current types.List
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("procs"), &configured)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("procs"), &planned)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("procs"), &current)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if planned.Equal(current) {
+	// Procs left out of the configuration stay as they are.
+	if configured.IsNull() || planned.Equal(current) {
 		resp.PlanValue = req.StateValue
 	}
 }

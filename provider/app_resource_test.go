@@ -426,3 +426,66 @@ func TestAccApp(t *testing.T) {
 		},
 	})
 }
+
+// TestAccAppProcsLeftAlone: without procs in the configuration, the procs
+// the app declares through lain stay, and so do its units.
+func TestAccAppProcsLeftAlone(t *testing.T) {
+	testPreCheck(t)
+	srv, admin := accServer(t)
+	ctx := context.Background()
+	token, dev := appTestMember(t, srv, admin, "dev@example.com", "devs")
+	cfg := providerConfig(srv, token)
+	const addr = "berth_app.a"
+	bare := appHCL{name: "web", team: "devs", platform: "go"}
+	withVars := bare
+	withVars.public = map[string]string{"PORT": "8080"}
+	lainProcs := []client.ProcSpec{{Name: "web", NumInstances: 2, CPU: 1, Memory: "64M"}}
+	twoUnits := knownvalue.ListExact([]knownvalue.Check{
+		knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("web/0"), "state": knownvalue.StringExact("started")}),
+		knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("web/1"), "state": knownvalue.StringExact("started")}),
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, _, err := admin.Apps.Get(ctx, "web"); !client.IsNotFound(err) {
+				return fmt.Errorf("app web still exists after destroy: %v", err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: cfg + bare.String(),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("procs"), knownvalue.ListSizeExact(0)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("config_vars"), knownvalue.Null()),
+				},
+			},
+			{
+				PreConfig: func() {
+					if _, _, err := dev.Repos.SetMeta(ctx, "web", client.AppMeta{AppType: "app", Procs: lainProcs}); err != nil {
+						t.Fatal(err)
+					}
+					if _, _, err := dev.Deployments.Deploy(ctx, "web"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:   cfg + bare.String(),
+				PlanOnly: true,
+			},
+			{
+				Config: cfg + withVars.String(),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(addr, tfjsonpath.New("units"), twoUnits),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("units"), twoUnits),
+				},
+				Check: resource.ComposeTestCheckFunc(
+					expectProcs(admin, "web", lainProcs...),
+					expectEnv(admin, "web", map[string]string{"PORT": "8080"}),
+				),
+			},
+		},
+	})
+}

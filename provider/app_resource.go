@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -56,11 +55,11 @@ type appModel struct {
 	Units               types.List   `tfsdk:"units"`
 }
 
-// The server's rules (controlplane/domain), checked at plan time.
+// The server's rules (controlplane/domain), checked at plan time; config
+// var names are envNameRe's.
 var (
 	appNameRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
 	procNameRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
-	envNameRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	procMemRe   = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)? ?([kmgt](i?b)?|b)?$`)
 	userAppType = []string{"app", "service", "resource"}
 )
@@ -558,13 +557,7 @@ func importModel(m *appModel, remote *remoteApp) {
 			private[v.Name] = v.Value
 		}
 	}
-	m.ConfigVars, m.SensitiveConfigVars = types.MapNull(types.StringType), types.MapNull(types.StringType)
-	if len(public) > 0 {
-		m.ConfigVars = stringMap(public)
-	}
-	if len(private) > 0 {
-		m.SensitiveConfigVars = stringMap(private)
-	}
+	m.ConfigVars, m.SensitiveConfigVars = stringMapOrNull(public), stringMapOrNull(private)
 }
 
 // declaredVar is a config var as a configuration declares it.
@@ -594,12 +587,4 @@ func stringsOf(m types.Map) map[string]string {
 		}
 	}
 	return out
-}
-
-func stringMap(m map[string]string) types.Map {
-	elems := make(map[string]attr.Value, len(m))
-	for k, v := range m {
-		elems[k] = types.StringValue(v)
-	}
-	return types.MapValueMust(types.StringType, elems)
 }

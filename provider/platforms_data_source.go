@@ -66,7 +66,5 @@ func (d *platformsDataSource) Read(ctx context.Context, _ datasource.ReadRequest
 	for _, p := range platforms {
 		names = append(names, p.Name)
 	}
-	list, diags := types.ListValueFrom(ctx, types.StringType, names)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &platformsModel{Names: list})...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &platformsModel{Names: listOf(names)})...)
 }

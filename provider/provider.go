@@ -157,12 +157,19 @@ func (p *berthProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewTeamResource,
+		NewStackProjectResource,
+		NewStackLeaseResource,
+		NewServiceResource,
+		NewServiceInstanceResource,
+		NewServiceBindingResource,
 		NewAppResource,
 	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
+		NewStacksDataSource,
+		NewServiceDataSource,
 		NewAppDataSource,
 		NewPlatformsDataSource,
 	}

@@ -601,13 +601,13 @@ func TestAuthMatrix(t *testing.T) {
 			public = append(public, key)
 			continue
 		}
-		rowKey, adjust, ok := rowFor(r)
+		rowKey, _, ok := rowFor(r)
 		if !ok {
 			t.Errorf("route %s has no row in the auth matrix (auth_matrix_test.go): add one", key)
 			continue
 		}
 		used[rowKey] = true
-		t.Run(key, func(t *testing.T) { f.check(t, r, authMatrix[rowKey], adjust) })
+		t.Run(key, func(t *testing.T) { f.check(t, r) })
 	}
 	slices.Sort(public)
 	if !slices.Equal(public, publicRoutes) {
@@ -620,8 +620,17 @@ func TestAuthMatrix(t *testing.T) {
 	}
 }
 
-func (f *authFixture) check(t *testing.T, r api.Route, row authRow, adjust func(string) string) {
-	right, other := row.calls(t, f)
+// calls returns the authorized call of protected route r and the other
+// team's, with their credentials, from the route's row; it fails the test
+// when the route has none.
+func (f *authFixture) calls(t *testing.T, r api.Route) (right, other authCall, kind otherTeam) {
+	t.Helper()
+	key, adjust, ok := rowFor(r)
+	if !ok {
+		t.Fatalf("route %s %s has no row in the auth matrix", r.Method, r.Path)
+	}
+	row := authMatrix[key]
+	right, other = row.calls(t, f)
 	right.path, other.path = adjust(right.path), adjust(other.path)
 	switch {
 	case r.Auth == api.AuthProjectKey:
@@ -631,6 +640,11 @@ func (f *authFixture) check(t *testing.T, r api.Route, row authRow, adjust func(
 	default:
 		right.token, other.token = cmp.Or(right.token, f.owner.Token), cmp.Or(other.token, f.other.Token)
 	}
+	return right, other, row.other
+}
+
+func (f *authFixture) check(t *testing.T, r api.Route) {
+	right, other, kind := f.calls(t, r)
 
 	expectCode := func(resp *berthtest.Response, status int, code, what string) {
 		t.Helper()
@@ -660,7 +674,7 @@ func (f *authFixture) check(t *testing.T, r api.Route, row authRow, adjust func(
 	}
 
 	resp = f.send(t, r, other, credential(r, other))
-	switch row.other {
+	switch kind {
 	case refused, adminOnly:
 		expectCode(resp, http.StatusForbidden, "forbidden", "other team")
 	case hidden:

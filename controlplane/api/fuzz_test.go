@@ -102,10 +102,12 @@ func fuzzDialect(f *testing.F, dialect string) {
 			h.Write([]byte(route))
 			r = routes[int(h.Sum32()%uint32(len(routes)))]
 		}
-		// "/" separates the values of the route's variables, in order.
+		// args are the values of the route's variables, in order, separated
+		// by "/", then optionally "?" and a query string.
+		args, rawQuery, _ := strings.Cut(args, "?")
 		vars := strings.Split(args, "/")
 		i := 0
-		path := pathVarRe.ReplaceAllStringFunc(r.Path, func(string) string {
+		target := pathVarRe.ReplaceAllStringFunc(r.Path, func(string) string {
 			v := vars[i%len(vars)]
 			i++
 			return url.PathEscape(v)
@@ -113,7 +115,10 @@ func fuzzDialect(f *testing.F, dialect string) {
 		if fuzzSkip(r, vars) {
 			return
 		}
-		req := httptest.NewRequest(r.Method, "http://berth"+path, bytes.NewReader(body))
+		if query, _ := url.ParseQuery(rawQuery); len(query) > 0 {
+			target += "?" + query.Encode()
+		}
+		req := httptest.NewRequest(r.Method, "http://berth"+target, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+fuzzAdminToken)
 		req.Header.Set("access-token", fuzzAdminToken)
 		req.Header.Set("X-API-Key", projectKey)
@@ -121,7 +126,7 @@ func fuzzDialect(f *testing.F, dialect string) {
 		rec := httptest.NewRecorder()
 		inst.API.ServeHTTP(rec, req)
 		if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("%s %s with body %q: %d %s", r.Method, path, body, rec.Code, rec.Body)
+			t.Fatalf("%s %s with body %q: %d %s", r.Method, target, body, rec.Code, rec.Body)
 		}
 	})
 }

@@ -46,6 +46,15 @@ type options struct {
 	promotionDeadline time.Duration
 	brokerTimeout     time.Duration
 	pprof             string
+	timeouts          serverTimeouts
+}
+
+// serverTimeouts bound how long a connection may hold the server. Reading
+// headers has a short bound of its own, so that a client trickling its
+// headers (slow-loris) is cut off quickly; the body and the answer get a
+// longer one, and an idle keep-alive connection is closed after a while.
+type serverTimeouts struct {
+	readHeader, read, write, idle time.Duration
 }
 
 // parseFlags reads flags, then fills every flag not given on the command
@@ -67,6 +76,10 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*o
 	fs.DurationVar(&o.stackLeaseTTL, "stack-lease-ttl", def.StackLeaseTTL, "lifetime of a stack lease when the request sets no ttl")
 	fs.DurationVar(&o.promotionDeadline, "promotion-deadline", def.PromotionDeadline, "how long a promotion may stay pending before it is failed")
 	fs.DurationVar(&o.brokerTimeout, "broker-timeout", def.BrokerTimeout, "timeout of each call to a service broker")
+	fs.DurationVar(&o.timeouts.readHeader, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
+	fs.DurationVar(&o.timeouts.read, "read-timeout", 60*time.Second, "how long a client may take to send a whole request, body included")
+	fs.DurationVar(&o.timeouts.write, "write-timeout", 60*time.Second, "how long serving a request may take, from the end of its headers to the last byte of the answer")
+	fs.DurationVar(&o.timeouts.idle, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: berthd [flags]\n\nEvery flag can also be set by its environment variable, e.g. --data-dir by BERTH_DATA_DIR.\nBERTH_BOOTSTRAP_TOKEN sets the admin token created on first start.\n\n")
@@ -95,6 +108,11 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*o
 	if o.pprof != "" {
 		if err := checkLoopback(o.pprof); err != nil {
 			return nil, fmt.Errorf("invalid --pprof: %w", err)
+		}
+	}
+	for name, d := range map[string]time.Duration{"read-header-timeout": o.timeouts.readHeader, "read-timeout": o.timeouts.read, "write-timeout": o.timeouts.write, "idle-timeout": o.timeouts.idle} {
+		if d <= 0 {
+			return nil, fmt.Errorf("invalid --%s %s: must be positive (0 would mean no limit)", name, d)
 		}
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
@@ -161,10 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	srv := &http.Server{
 		Handler:           inst.API,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: o.timeouts.readHeader,
+		ReadTimeout:       o.timeouts.read,
+		WriteTimeout:      o.timeouts.write,
+		IdleTimeout:       o.timeouts.idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

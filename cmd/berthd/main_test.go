@@ -60,15 +60,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startBerthd runs berthd in-process until the returned stop is called.
-func startBerthd(t *testing.T, dir string, env map[string]string) (addr string, stdout *syncBuffer, stop func() error) {
+// startBerthd runs berthd in-process until the returned stop is called;
+// args are added to its command line.
+func startBerthd(t *testing.T, dir string, env map[string]string, args ...string) (addr string, stdout *syncBuffer, stop func() error) {
 	t.Helper()
 	addr = freeAddr(t)
 	stdout = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", addr, "--data-dir", dir}, stdout, io.Discard, func(k string) string { return env[k] })
+		done <- run(ctx, append([]string{"--listen", addr, "--data-dir", dir}, args...), stdout, io.Discard, func(k string) string { return env[k] })
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -54,7 +54,7 @@ func newMetrics(s *Server) *metrics {
 type statsCollector struct{ s *Server }
 
 var (
-	storeBytesDesc = prometheus.NewDesc("berth_store_bytes", "Size of the Badger database on disk.", []string{"part"}, nil)
+	storeBytesDesc = prometheus.NewDesc("berth_store_bytes", "Size of the Badger files on disk: part lsm (the .sst tables) or vlog (the value log, whose files are preallocated).", []string{"part"}, nil)
 	gaugeDesc      = prometheus.NewDesc("berth_entities", "Entities by kind and state.", []string{"kind", "state"}, nil)
 )
 

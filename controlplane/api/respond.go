@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
@@ -35,6 +36,7 @@ var kindStatus = map[domain.Kind]int{
 	domain.KindUnprocessable: http.StatusUnprocessableEntity,
 	domain.KindTooLarge:      http.StatusRequestEntityTooLarge,
 	domain.KindUnavailable:   http.StatusServiceUnavailable,
+	domain.KindTimeout:       http.StatusRequestTimeout,
 }
 
 // statusOf maps an error to its HTTP status: the one place that does.
@@ -130,6 +132,9 @@ func bodyError(err error) error {
 		return domain.Invalid(emptyBodyMessage)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return domain.Invalid("invalid JSON body: unexpected end of input")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's read timeout ran out (a client sending slowly).
+		return &domain.Error{Kind: domain.KindTimeout, Message: "request body not received in time"}
 	}
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {

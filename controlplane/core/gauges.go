@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
 // Gauge is one number about the control plane's state, for /metrics.
@@ -13,23 +11,22 @@ type Gauge struct {
 	Value float64
 }
 
-// gaugeSources count entities by state; areas register them in init.
-var gaugeSources []func(tx *store.Tx) ([]Gauge, error)
+// gaugeSources count entities by state; areas register them in init. A
+// source runs at every scrape, so it must be cheap: read an in-memory
+// index or counter, never scan the store.
+var gaugeSources []func(ctx context.Context, s *Service) ([]Gauge, error)
 
-// Gauges reads every registered gauge in one consistent snapshot.
+// Gauges reads every registered gauge.
 func (s *Service) Gauges(ctx context.Context) ([]Gauge, error) {
 	var out []Gauge
-	err := s.store.View(ctx, func(tx *store.Tx) error {
-		for _, src := range gaugeSources {
-			g, err := src(tx)
-			if err != nil {
-				return err
-			}
-			out = append(out, g...)
+	for _, src := range gaugeSources {
+		g, err := src(ctx, s)
+		if err != nil {
+			return out, err
 		}
-		return nil
-	})
-	return out, err
+		out = append(out, g...)
+	}
+	return out, nil
 }
 
 // sizer is implemented by stores that know their size on disk.

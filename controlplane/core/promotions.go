@@ -41,6 +41,68 @@ type promotionRunner struct {
 	wakeCh   chan struct{}
 	// afterTarget, when set, runs after each target's transaction commits.
 	afterTarget func(ctx context.Context, promotionID, targetAppID string)
+	// counts are the promotions by status, for /metrics.
+	counts promotionCounts
+}
+
+// promotionCounts counts promotions by status. New counts the stored ones
+// before anything can change them; from then on every commit that changes
+// a promotion's status moves it from one count to the other.
+type promotionCounts struct {
+	mu       sync.Mutex
+	byStatus map[string]int
+}
+
+// move counts a promotion that went from status from ("" for a new one) to
+// status to.
+func (c *promotionCounts) move(from, to string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byStatus == nil {
+		c.byStatus = map[string]int{}
+	}
+	if from != "" {
+		c.byStatus[from]--
+	}
+	c.byStatus[to]++
+}
+
+func (c *promotionCounts) get(status string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byStatus[status]
+}
+
+// countPromotions counts the stored promotions by status, once, at start.
+func (s *Service) countPromotions(ctx context.Context) error {
+	return s.store.View(ctx, func(tx *store.Tx) error {
+		counts, err := tx.PromotionsByStatus()
+		if err != nil {
+			return err
+		}
+		c := &s.promotions.counts
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.byStatus = counts
+		return nil
+	})
+}
+
+// putPromotion saves p, whose stored status was was ("" for a new
+// promotion), and counts the change once it is committed.
+func (s *Service) putPromotion(tx *store.Tx, p *domain.Promotion, was string) error {
+	if to := p.Status; to != was {
+		tx.OnCommit(func() { s.promotions.counts.move(was, to) })
+	}
+	return tx.PutPromotion(p)
+}
+
+func promotionGauges(_ context.Context, s *Service) ([]Gauge, error) {
+	var out []Gauge
+	for _, status := range []string{domain.PromotionPending, domain.PromotionSuccessful, domain.PromotionFailed} {
+		out = append(out, Gauge{Kind: "promotion", State: status, Value: float64(s.promotions.counts.get(status))})
+	}
+	return out, nil
 }
 
 func (r *promotionRunner) wakeup() chan struct{} {
@@ -221,7 +283,7 @@ func (s *Service) createPromotionTx(tx *store.Tx, id *domain.Identity, n NewProm
 			ID: uuid.NewString(), AppID: a.ID, AppName: a.Name, Status: domain.PromotionPending, UpdatedAt: now,
 		})
 	}
-	return p, tx.PutPromotion(p)
+	return p, s.putPromotion(tx, p, "")
 }
 
 // GetPromotion returns a promotion by id.
@@ -326,7 +388,7 @@ func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 			} else {
 				p.UpdatedAt = now
 			}
-			return tx.PutPromotion(p)
+			return s.putPromotion(tx, p, domain.PromotionPending)
 		})
 		if err != nil {
 			return err
@@ -416,7 +478,7 @@ func healPromotions(s *Service, ctx context.Context) (HealerReport, error) {
 			}
 			p.Settle(now)
 			failed = p
-			return tx.PutPromotion(p)
+			return s.putPromotion(tx, p, domain.PromotionPending)
 		})
 		if err != nil {
 			return rep, err
@@ -431,6 +493,7 @@ func healPromotions(s *Service, ctx context.Context) (HealerReport, error) {
 }
 
 func init() {
+	gaugeSources = append(gaugeSources, promotionGauges)
 	backgroundTasks = append(backgroundTasks, runPromotions)
 	registerHealer(Healer{
 		Name:        "promotions",

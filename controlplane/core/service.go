@@ -158,6 +158,9 @@ func New(ctx context.Context, st Store, cfg Config, opts ...Option) (*Service, e
 	if err != nil {
 		return nil, fmt.Errorf("load signing key: %w", err)
 	}
+	if err := s.countPromotions(ctx); err != nil {
+		return nil, fmt.Errorf("count promotions: %w", err)
+	}
 	return s, nil
 }
 

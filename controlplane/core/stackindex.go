@@ -111,6 +111,14 @@ func (ix *stackIndex) firstExpired(now time.Time) (int, bool) {
 	return ix.leased.slots[0].number, true
 }
 
+// counts returns how many of the project's stacks are leased and how many
+// are available at now. A lease past its expiry counts as available, as
+// requests see it; only those leases are visited, not every stack.
+func (ix *stackIndex) counts(now time.Time) (leased, available int) {
+	expired := ix.leased.countTop(func(s *stackSlot) bool { return !now.Before(s.expires) })
+	return ix.leased.Len() - expired, ix.free.Len() + expired
+}
+
 // slotHeap is a binary heap of slots that keeps each slot's position, so
 // that any slot can leave it in O(log n).
 type slotHeap struct {
@@ -145,6 +153,24 @@ func (h *slotHeap) Pop() any {
 	h.slots = h.slots[:last]
 	*h.pos(s) = -1
 	return s
+}
+
+// countTop counts the slots for which top holds, where top holding of a
+// slot implies it holds of the slot's parent (as "comes before t" does in
+// the heap's order). It visits only those slots and their children.
+func (h *slotHeap) countTop(top func(*stackSlot) bool) int {
+	n := 0
+	pending := []int{0}
+	for len(pending) > 0 {
+		i := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		if i >= len(h.slots) || !top(h.slots[i]) {
+			continue
+		}
+		n++
+		pending = append(pending, 2*i+1, 2*i+2)
+	}
+	return n
 }
 
 func (h *slotHeap) remove(s *stackSlot) {

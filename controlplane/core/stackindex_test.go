@@ -56,6 +56,10 @@ func TestStackIndexAgreesWithAScan(t *testing.T) {
 		if gotN != wantN || gotOK != wantOK {
 			t.Fatalf("step %d: first expired %d,%v; a scan says %d,%v", step, gotN, gotOK, wantN, wantOK)
 		}
+		leased, available := ix.counts(now)
+		if wantLeased, wantAvailable := scanCounts(stacks, now); leased != wantLeased || available != wantAvailable {
+			t.Fatalf("step %d: index counts %d leased, %d available; a scan %d, %d", step, leased, available, wantLeased, wantAvailable)
+		}
 	}
 	if len(ix.slots) != len(stacks) {
 		t.Fatalf("index holds %d stacks, there are %d", len(ix.slots), len(stacks))
@@ -98,4 +102,15 @@ func scanFirstExpired(stacks map[int]*domain.Stack, now time.Time) (int, bool) {
 		return 0, false
 	}
 	return b.Number, true
+}
+
+func scanCounts(stacks map[int]*domain.Stack, now time.Time) (leased, available int) {
+	for _, st := range stacks {
+		if st.Lease != nil && now.Before(st.Lease.ExpiresAt) {
+			leased++
+		} else {
+			available++
+		}
+	}
+	return leased, available
 }

@@ -516,6 +516,37 @@ func (s *Service) Stack(ctx context.Context, p *domain.StackProject, name string
 	return st, nil
 }
 
+// stackGauges counts leased and available stacks of every project from the
+// writer's indexes. It runs as an operation of the writer, the only one
+// that may read them.
+func stackGauges(ctx context.Context, s *Service) ([]Gauge, error) {
+	var leased, available int
+	err := s.writeStacks(ctx, func(b *stackBatch) error {
+		leased, available = 0, 0
+		projects, _, err := b.tx.ListStackProjects(store.StackProjectFilter{All: true}, store.Page{})
+		if err != nil {
+			return err
+		}
+		now := b.s.now().UTC()
+		for _, p := range projects {
+			ix, err := b.index(p.ID)
+			if err != nil {
+				return err
+			}
+			l, a := ix.counts(now)
+			leased, available = leased+l, available+a
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []Gauge{
+		{Kind: "stack", State: "leased", Value: float64(leased)},
+		{Kind: "stack", State: "available", Value: float64(available)},
+	}, nil
+}
+
 // sweepStacks releases every expired lease and finishes removing the
 // stacks of deleted projects. It is both the background sweep and the
 // stack-leases healer.
@@ -575,6 +606,7 @@ func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
 const leaseSweepInterval = 30 * time.Second
 
 func init() {
+	gaugeSources = append(gaugeSources, stackGauges)
 	registerHealer(Healer{
 		Name:        "stack-leases",
 		Description: "Releases stacks whose lease expired and removes the stacks of deleted projects.",

@@ -25,6 +25,8 @@ const (
 	// KindUnavailable: a system berth depends on (a service broker) failed
 	// or did not answer; the request may succeed later.
 	KindUnavailable
+	// KindTimeout: the client did not send its whole request in time.
+	KindTimeout
 )
 
 var kindNames = map[Kind]string{
@@ -38,6 +40,7 @@ var kindNames = map[Kind]string{
 	KindUnprocessable: "unprocessable",
 	KindTooLarge:      "too_large",
 	KindUnavailable:   "unavailable",
+	KindTimeout:       "timeout",
 }
 
 func (k Kind) String() string { return kindNames[k] }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -29,6 +31,8 @@ type Options struct {
 type Store struct {
 	db  *badger.DB
 	log *slog.Logger
+	// dir is the data directory; empty in memory.
+	dir string
 }
 
 // maxConflictRetries bounds how often Update re-runs a transaction that lost a
@@ -63,7 +67,11 @@ func Open(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger at %q: %w", o.Dir, err)
 	}
-	return &Store{db: db, log: log}, nil
+	s := &Store{db: db, log: log}
+	if !o.InMemory {
+		s.dir = o.Dir
+	}
+	return s, nil
 }
 
 // Close flushes and closes the database.
@@ -77,8 +85,33 @@ func (s *Store) Ready() error {
 	return s.db.View(func(*badger.Txn) error { return nil })
 }
 
-// Size returns the on-disk size of the LSM tree and of the value log.
-func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
+// Size returns the on-disk size of the LSM tree (its .sst tables) and of
+// the value log, as they are now: Badger's own figures are refreshed only
+// once a minute. A data directory holds a few dozen files, so reading them
+// at every scrape is cheap. An in-memory store has no size on disk.
+func (s *Store) Size() (lsm, vlog int64) {
+	if s.dir == "" {
+		return 0, 0
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		s.log.Warn("read the data directory for its size", "err", err)
+		return 0, 0
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			continue // removed by a compaction since it was listed
+		}
+		switch filepath.Ext(e.Name()) {
+		case ".sst":
+			lsm += info.Size()
+		case ".vlog":
+			vlog += info.Size()
+		}
+	}
+	return lsm, vlog
+}
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {

@@ -8,7 +8,7 @@ import (
 )
 
 func allWorkloads() []workload {
-	return []workload{&teams{}, &appTokens{}, &stackLeases{}, &promotions{}}
+	return []workload{&teams{}, &appTokens{}, &apps{}, envVars{}, &stackLeases{}, &promotions{}}
 }
 
 // teams creates teams; every acknowledged team must exist after a crash and

@@ -1,0 +1,50 @@
+package api
+
+import (
+	"bytes"
+	"maps"
+	"net/http/httptest"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+)
+
+// FuzzServiceManifest feeds the YAML body of POST and PUT /services to its
+// parser. Whatever arrives, it is refused as the client's error (400, or
+// 413) or accepted as a manifest with an id that reads back the same when
+// written out as YAML again (what berth stores is what was sent); and the
+// validation of an accepted manifest answers nil or a client error. Seeds:
+// testdata/fuzz/FuzzServiceManifest.
+func FuzzServiceManifest(f *testing.F) {
+	f.Add([]byte("id: db\nendpoint:\n  production: http://broker.internal:8080\nusername: db\npassword: secret\nteam: admin\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := decodeManifest(httptest.NewRequest("POST", "/services", bytes.NewReader(body)))
+		if err != nil {
+			if k := domain.KindOf(err); k != domain.KindInvalid && k != domain.KindTooLarge {
+				t.Fatalf("manifest %q refused with a %s error: %v", body, k, err)
+			}
+			return
+		}
+		if m.ID == "" {
+			t.Fatalf("manifest %q accepted without an id", body)
+		}
+		out, err := yaml.Marshal(serviceManifestYAML(m))
+		if err != nil {
+			t.Fatalf("manifest %+v cannot be written back: %v", m, err)
+		}
+		again, err := decodeManifest(httptest.NewRequest("POST", "/services", bytes.NewReader(out)))
+		if err != nil {
+			t.Fatalf("manifest %q, written back as %q, is refused: %v", body, out, err)
+		}
+		if again.ID != m.ID || again.Username != m.Username || again.Password != m.Password || again.Team != m.Team ||
+			!maps.Equal(again.Endpoint, m.Endpoint) || !maps.Equal(again.Env, m.Env) {
+			t.Fatalf("manifest %q reads back as %+v from %q, not %+v", body, again, out, m)
+		}
+		svc := &domain.Service{Name: m.ID, Endpoints: m.Endpoint, Username: m.Username, Password: m.Password, Env: m.Env}
+		if err := svc.Validate(); err != nil && domain.KindOf(err) != domain.KindInvalid {
+			t.Fatalf("manifest %q fails validation with a %s error: %v", body, domain.KindOf(err), err)
+		}
+	})
+}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -199,16 +198,4 @@ func bearerToken(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
-}
-
-// publicPaths lists the routes anyone may call, by "METHOD path".
-func (s *Server) publicPaths() []string {
-	var out []string
-	for _, r := range s.routes {
-		if r.Auth == AuthNone {
-			out = append(out, r.Method+" "+r.Path)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -27,8 +27,8 @@ type server struct {
 	// pprof is the URL of berthd's profiling listener, when it has one.
 	pprof string
 	cmd   *exec.Cmd
-	done chan struct{}
-	err  error // set when done is closed
+	done  chan struct{}
+	err   error // set when done is closed
 }
 
 var (

@@ -236,3 +236,25 @@ func (s *server) profileCPU(ctx context.Context, d time.Duration, path string) (
 	}()
 	return func() error { return <-done }
 }
+
+// saveProfile fetches a profile of the server (heap, goroutine...) into
+// path, when the server has a profiling listener.
+func (s *server) saveProfile(ctx context.Context, name, path string) error {
+	if s.pprof == "" {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.pprof+"/debug/pprof/"+name, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}

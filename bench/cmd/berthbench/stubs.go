@@ -5,5 +5,4 @@ import (
 	"errors"
 )
 
-func (b *bench) scale(ctx context.Context) error     { return errors.New("todo") }
 func (b *bench) terraform(ctx context.Context) error { return errors.New("todo") }

@@ -61,6 +61,12 @@ func newFixture(ctx context.Context, srv *server, users, conns int) (*fixture, e
 
 func (f *fixture) close() { f.http.close() }
 
+// reconnect points the fixture at srv, the same berthd started again.
+func (f *fixture) reconnect(srv *server, conns int) {
+	f.http.close()
+	f.srv, f.http = srv, newHTTPClient(srv.url, conns)
+}
+
 // createProject makes a stack project of the bench team and returns its key.
 func (f *fixture) createProject(ctx context.Context, name string) (string, error) {
 	p, _, err := f.admin.Projects.Create(ctx, client.NewProject{Name: name, Team: benchTeam})
@@ -73,9 +79,7 @@ func (f *fixture) createProject(ctx context.Context, name string) (string, error
 func appName(i int) string { return fmt.Sprintf("app-%06d", i) }
 
 // seedApps creates apps appName(from) .. appName(to-1) over HTTP (POST
-// /apps) from every user at once. Badger writes the commits of concurrent
-// transactions to its log together, with one sync, so many creations in
-// flight is what makes this fast with SyncWrites on.
+// /apps) from every user at once.
 func (f *fixture) seedApps(ctx context.Context, from, to int) (time.Duration, error) {
 	start := time.Now()
 	err := forEach(ctx, len(f.users), to-from, func(w, i int) error {
@@ -91,31 +95,6 @@ type stackJSON struct {
 	StackName   string `json:"stackName"`
 	LeaseID     string `json:"leaseId"`
 	IsAvailable bool   `json:"isAvailable"`
-}
-
-// seedStacks makes n stacks in the project of key over HTTP, all
-// available at the end: n requests for n different branches while none is
-// released (each makes a new stack), then n releases.
-func (f *fixture) seedStacks(ctx context.Context, key string, n int) (time.Duration, error) {
-	start := time.Now()
-	leased := make([]stackJSON, n)
-	err := forEach(ctx, len(f.users), n, func(_, i int) error {
-		return f.requestStack(ctx, key, fmt.Sprintf("seed-%d", i), &leased[i])
-	})
-	if err != nil {
-		return 0, err
-	}
-	seen := make(map[string]bool, n)
-	for _, st := range leased {
-		if seen[st.StackName] {
-			return 0, fmt.Errorf("stack %s leased twice while seeding", st.StackName)
-		}
-		seen[st.StackName] = true
-	}
-	err = forEach(ctx, len(f.users), n, func(_, i int) error {
-		return f.releaseStack(ctx, key, leased[i])
-	})
-	return time.Since(start), err
 }
 
 func (f *fixture) requestStack(ctx context.Context, key, branch string, out *stackJSON) error {

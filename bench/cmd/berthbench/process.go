@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -132,6 +133,8 @@ func (s *server) stop() error {
 // memory is what /proc/<pid>/status says about a process's memory.
 type memory struct {
 	rss  int64 // VmRSS: resident now
+	anon int64 // RssAnon: of which heap, stacks and other private memory
+	file int64 // RssFile: of which pages of mapped files
 	peak int64 // VmHWM: the highest resident size so far
 }
 
@@ -150,6 +153,10 @@ func (s *server) memory() (memory, error) {
 		switch name {
 		case "VmRSS":
 			dst = &m.rss
+		case "RssAnon":
+			dst = &m.anon
+		case "RssFile":
+			dst = &m.file
 		case "VmHWM":
 			dst = &m.peak
 		default:
@@ -257,4 +264,20 @@ func (s *server) saveProfile(ctx context.Context, name, path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// dirSize is the total size of the files under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	return n, err
 }

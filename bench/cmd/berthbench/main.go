@@ -62,6 +62,7 @@ type config struct {
 	profile   bool
 	timeout   time.Duration
 	terraform string
+	provider  string
 }
 
 // bench is one run: its configuration, working directory and findings.
@@ -86,6 +87,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.BoolVar(&cfg.profile, "profile", false, "save a CPU profile of berthd during each load run (implies -keep)")
 	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "give up after this long")
 	fs.StringVar(&cfg.terraform, "terraform", "", "terraform CLI (default: terraform on PATH)")
+	fs.StringVar(&cfg.provider, "provider", "", "use this terraform-provider-berth binary instead of building one from the module")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,6 +119,14 @@ func run(args []string, stdout io.Writer) error {
 	b.logf("building berthd and the provider")
 	if b.berthd, b.provider, err = buildBinaries(ctx, root, filepath.Join(dir, "bin")); err != nil {
 		return err
+	}
+	if cfg.provider != "" {
+		if filepath.Base(cfg.provider) != "terraform-provider-berth" {
+			return fmt.Errorf("-provider %s: Terraform's dev_overrides want a file called terraform-provider-berth", cfg.provider)
+		}
+		if b.provider, err = filepath.Abs(cfg.provider); err != nil {
+			return err
+		}
 	}
 
 	var failed []error

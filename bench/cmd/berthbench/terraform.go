@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+const (
+	tfResources   = 100
+	tfParallelism = 10
+	tfRounds      = 3
+)
+
+// tfConfig is one Terraform configuration of the comparison.
+type tfConfig struct {
+	name    string
+	dir     string
+	applies []time.Duration
+}
+
+// terraform times `terraform apply` (the real CLI) of tfResources berth_app
+// against as many built-in terraform_data resources, alternating, tfRounds
+// times each, with a destroy after each apply. The provider is this
+// module's, wired in by dev_overrides in a CLI configuration of the run.
+func (b *bench) terraform(ctx context.Context) error {
+	tf := b.cfg.terraform
+	if tf == "" {
+		var err error
+		if tf, err = exec.LookPath("terraform"); err != nil {
+			return fmt.Errorf("the terraform CLI is not on PATH (or pass -terraform): %w", err)
+		}
+	}
+	srv, err := b.startBerthd(ctx, "terraform")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	f, err := newFixture(ctx, srv, 1, 1)
+	if err != nil {
+		return err
+	}
+	f.close()
+
+	cliConfig := filepath.Join(b.dir, "terraformrc")
+	err = os.WriteFile(cliConfig, fmt.Appendf(nil, `provider_installation {
+  dev_overrides {
+    "registry.terraform.io/berthdev/berth" = %q
+  }
+  direct {}
+}
+`, filepath.Dir(b.provider)), 0o644)
+	if err != nil {
+		return err
+	}
+	configs := []*tfConfig{
+		{name: "terraform_data", dir: filepath.Join(b.dir, "tf-data")},
+		{name: "berth_app", dir: filepath.Join(b.dir, "tf-berth")},
+	}
+	files := map[string]string{
+		"terraform_data": fmt.Sprintf(`resource "terraform_data" "bench" {
+  count = %d
+  input = { name = "tf-app-${count.index}", team = %q, platform = "go" }
+}
+`, tfResources, benchTeam),
+		"berth_app": fmt.Sprintf(`terraform {
+  required_providers {
+    berth = { source = "berthdev/berth" }
+  }
+}
+
+provider "berth" {
+  endpoint = %q
+  token    = %q
+}
+
+resource "berth_app" "bench" {
+  count    = %d
+  name     = "tf-app-${count.index}"
+  team     = %q
+  platform = "go"
+}
+`, srv.url, f.users[0].token, tfResources, benchTeam),
+	}
+	for _, c := range configs {
+		if err := os.MkdirAll(c.dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(c.dir, "main.tf"), []byte(files[c.name]), 0o644); err != nil {
+			return err
+		}
+	}
+	terraform := func(c *tfConfig, args ...string) (time.Duration, error) {
+		cmd := exec.CommandContext(ctx, tf, args...)
+		cmd.Dir = c.dir
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		if err != nil {
+			return 0, fmt.Errorf("terraform %s in %s: %v\n%s", strings.Join(args, " "), c.dir, err, tail(out, 2000))
+		}
+		return took, nil
+	}
+	flags := []string{"-auto-approve", "-input=false", "-no-color", fmt.Sprintf("-parallelism=%d", tfParallelism)}
+	for round := range tfRounds {
+		for _, c := range configs {
+			b.logf("terraform: %s, round %d", c.name, round+1)
+			took, err := terraform(c, append([]string{"apply"}, flags...)...)
+			if err != nil {
+				return err
+			}
+			c.applies = append(c.applies, took)
+			if _, err := terraform(c, append([]string{"destroy"}, flags...)...); err != nil {
+				return err
+			}
+		}
+	}
+	data, berth := median(configs[0].applies), median(configs[1].applies)
+	r := float64(berth) / float64(data)
+	b.report.add(row{
+		figure:   fmt.Sprintf("terraform apply, %d resources, -parallelism=%d (median of %d)", tfResources, tfParallelism, tfRounds),
+		berth:    ms(berth) + " (berth_app)",
+		baseline: ms(data) + " (terraform_data)",
+		ratio:    ratio(r),
+		target:   "≤ 1.5x",
+		met:      r <= 1.5,
+	})
+	version, _ := exec.CommandContext(ctx, tf, "version").Output()
+	lines := []string{
+		fmt.Sprintf("`terraform apply -auto-approve -parallelism=%d` of %d `berth_app` (name, team, platform; the provider built from this module, wired in by `dev_overrides` in a `TF_CLI_CONFIG_FILE`) against %d built-in `terraform_data` holding the same attributes, in fresh working directories, alternating, %d rounds, each apply followed by a destroy (not timed). The time is the wall clock of the whole CLI run: plan, provider start and the %d creations. %s.", tfParallelism, tfResources, tfResources, tfRounds, tfResources, strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0])),
+		"",
+		"| configuration | applies |",
+		"|---|---|",
+	}
+	for _, c := range configs {
+		var ts []string
+		for _, d := range c.applies {
+			ts = append(ts, ms(d))
+		}
+		lines = append(lines, fmt.Sprintf("| %d %s | %s |", tfResources, c.name, strings.Join(ts, ", ")))
+	}
+	b.report.section("Terraform", lines...)
+	return nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}

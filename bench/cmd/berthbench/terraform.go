@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,11 @@ type tfConfig struct {
 	name    string
 	dir     string
 	applies []time.Duration
+	// berthd's side of the applies: requests and their summed durations.
+	requests   int
+	serverTime time.Duration
+	// CPU used by terraform with its provider processes, and by berthd.
+	cliCPU, berthdCPU time.Duration
 }
 
 // terraform times `terraform apply` (the real CLI) of tfResources berth_app
@@ -37,6 +43,7 @@ func (b *bench) terraform(ctx context.Context) error {
 		}
 	}
 	srv, err := b.startBerthd(ctx, "terraform")
+	logPath := filepath.Join(b.dir, "terraform.log")
 	if err != nil {
 		return err
 	}
@@ -95,6 +102,7 @@ resource "berth_app" "bench" {
 			return err
 		}
 	}
+	var cliCPU time.Duration // of the last run
 	terraform := func(c *tfConfig, args ...string) (time.Duration, error) {
 		cmd := exec.CommandContext(ctx, tf, args...)
 		cmd.Dir = c.dir
@@ -105,17 +113,40 @@ resource "berth_app" "bench" {
 		if err != nil {
 			return 0, fmt.Errorf("terraform %s in %s: %v\n%s", strings.Join(args, " "), c.dir, err, tail(out, 2000))
 		}
+		// The rusage of a process waited for includes that of the
+		// children it waited for: the provider's processes.
+		cliCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		return took, nil
 	}
 	flags := []string{"-auto-approve", "-input=false", "-no-color", fmt.Sprintf("-parallelism=%d", tfParallelism)}
 	for round := range tfRounds {
 		for _, c := range configs {
 			b.logf("terraform: %s, round %d", c.name, round+1)
+			logFrom, err := fileSize(logPath)
+			if err != nil {
+				return err
+			}
+			cpu0, err := srv.cpuTime()
+			if err != nil {
+				return err
+			}
 			took, err := terraform(c, append([]string{"apply"}, flags...)...)
 			if err != nil {
 				return err
 			}
+			cpu1, err := srv.cpuTime()
+			if err != nil {
+				return err
+			}
 			c.applies = append(c.applies, took)
+			c.cliCPU += cliCPU
+			c.berthdCPU += cpu1 - cpu0
+			n, d, err := requestsLogged(logPath, logFrom)
+			if err != nil {
+				return err
+			}
+			c.requests += n
+			c.serverTime += d
 			if _, err := terraform(c, append([]string{"destroy"}, flags...)...); err != nil {
 				return err
 			}
@@ -135,16 +166,17 @@ resource "berth_app" "bench" {
 	lines := []string{
 		fmt.Sprintf("`terraform apply -auto-approve -parallelism=%d` of %d `berth_app` (name, team, platform; the provider built from this module, wired in by `dev_overrides` in a `TF_CLI_CONFIG_FILE`) against %d built-in `terraform_data` holding the same attributes, in fresh working directories, alternating, %d rounds, each apply followed by a destroy (not timed). The time is the wall clock of the whole CLI run: plan, provider start and the %d creations. %s.", tfParallelism, tfResources, tfResources, tfRounds, tfResources, strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0])),
 		"",
-		"| configuration | applies |",
-		"|---|---|",
+		"| configuration | applies (wall clock) | CPU of terraform and its provider per apply | CPU of berthd per apply | berthd requests per apply | their summed duration per apply |",
+		"|---|---|---|---|---|---|",
 	}
 	for _, c := range configs {
 		var ts []string
 		for _, d := range c.applies {
 			ts = append(ts, ms(d))
 		}
-		lines = append(lines, fmt.Sprintf("| %d %s | %s |", tfResources, c.name, strings.Join(ts, ", ")))
+		lines = append(lines, fmt.Sprintf("| %d %s | %s | %s | %s | %d | %s |", tfResources, c.name, strings.Join(ts, ", "), ms(c.cliCPU/tfRounds), ms(c.berthdCPU/tfRounds), c.requests/tfRounds, ms(c.serverTime/tfRounds)))
 	}
+	lines = append(lines, "", fmt.Sprintf("CPU is user + system time: of the terraform process and the provider processes it ran (from their rusage), and of berthd (from /proc). The requests' durations come from berthd's access log; up to %d run at a time.", tfParallelism))
 	b.report.section("Terraform", lines...)
 	return nil
 }
@@ -164,3 +196,37 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+func fileSize(path string) (int64, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
+}
+
+// requestsLogged counts the requests in berthd's access log past offset
+// from and sums their durations.
+func requestsLogged(path string, from int64) (int, time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	var n int
+	var total time.Duration
+	for line := range strings.Lines(string(b[min(from, int64(len(b))):])) {
+		m := accessLogRe.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		d, err := time.ParseDuration(m[1])
+		if err != nil {
+			return 0, 0, fmt.Errorf("access log line %q: %w", line, err)
+		}
+		n++
+		total += d
+	}
+	return n, total, nil
+}
+
+var accessLogRe = regexp.MustCompile(`msg=request .* duration=(\S+)`)

@@ -85,7 +85,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.scaleApps, "scale", 100_000, "apps and stacks of the large case of the scale phase")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the working directory (data, logs, profiles)")
 	fs.BoolVar(&cfg.profile, "profile", false, "save a CPU profile of berthd during each load run (implies -keep)")
-	fs.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "give up after this long")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.StringVar(&cfg.terraform, "terraform", "", "terraform CLI (default: terraform on PATH)")
 	fs.StringVar(&cfg.provider, "provider", "", "use this terraform-provider-berth binary instead of building one from the module")
 	if err := fs.Parse(args); err != nil {

@@ -281,3 +281,12 @@ func dirSize(dir string) (int64, error) {
 	})
 	return n, err
 }
+
+// ownCPUTime is the CPU time (user + system) this process has used.
+func ownCPUTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}

@@ -64,6 +64,10 @@ func (b *bench) reads(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			self0, err := ownCPUTime()
+			if err != nil {
+				return err
+			}
 			rs, err := closedLoop(ctx, readConns, 1, warmup, b.cfg.window, func(int) (int, error) {
 				got, err := t.http.call(ctx, http.MethodGet, path, auth, nil, nil)
 				if err == nil && !bytes.Equal(got, want) {
@@ -79,6 +83,10 @@ func (b *bench) reads(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			self1, err := ownCPUTime()
+			if err != nil {
+				return err
+			}
 			if err := wait(); err != nil {
 				return err
 			}
@@ -86,6 +94,7 @@ func (b *bench) reads(ctx context.Context) error {
 			// The server's CPU covers the warm-up too, so it is divided by
 			// the requests of the whole run, counted at the measured rate.
 			t.cpu += cpu1 - cpu0
+			t.clientCPU += self1 - self0
 			t.requests += r.perSecond() * (warmup + b.cfg.window).Seconds()
 		}
 	}
@@ -113,14 +122,15 @@ func (b *bench) reads(ctx context.Context) error {
 	lines = append(lines,
 		fmt.Sprintf("`GET %s` as a member of the app's team (session token), %d keep-alive connections in a closed loop, %d alternating rounds of %s (after %s of warm-up) per server. Every answer is checked byte for byte. The baseline is a bare `net/http` handler in its own process writing the body and headers berthd gave (%d bytes of JSON).", path, readConns, readRounds, b.cfg.window, warmup, len(want)),
 		"",
-		"| server | requests/s | p50 | p99 | server CPU per request |",
-		"|---|---|---|---|---|",
+		"| server | requests/s | p50 | p99 | server CPU per request | load generator CPU per request |",
+		"|---|---|---|---|---|---|",
 	)
 	for _, t := range targets {
 		r := merge(t.results...)
-		lines = append(lines, fmt.Sprintf("| %s | %s | %s | %s | %.0f µs |", t.name, perSec(r.perSecond()), ms(r.p50()), ms(r.p99()), float64(t.cpu.Microseconds())/t.requests))
+		lines = append(lines, fmt.Sprintf("| %s | %s | %s | %s | %.0f µs | %.0f µs |", t.name, perSec(r.perSecond()), ms(r.p50()), ms(r.p99()), float64(t.cpu.Microseconds())/t.requests, float64(t.clientCPU.Microseconds())/t.requests))
 	}
-	lines = append(lines, "", "Per round (requests/s):", "")
+	perRequest := func(t *readTarget) float64 { return float64((t.cpu + t.clientCPU).Microseconds()) / t.requests }
+	lines = append(lines, "", fmt.Sprintf("Server and load generator share the machine's cores, so when the cores are saturated requests/s follow the CPU a request costs on both sides together: %.0f µs for the baseline, %.0f µs for berthd, a ratio of %s. That ratio depends much less than requests/s on what else runs on the machine.", perRequest(targets[0]), perRequest(targets[1]), ratio(perRequest(targets[0])/perRequest(targets[1]))), "", "Per round (requests/s):", "")
 	for _, t := range targets {
 		var rates []string
 		for _, r := range t.results {
@@ -137,8 +147,9 @@ type readTarget struct {
 	srv      *server
 	http     *httpClient
 	results  []result
-	cpu      time.Duration
-	requests float64
+	cpu       time.Duration
+	clientCPU time.Duration
+	requests  float64
 }
 
 // sample makes one request and returns the body and the response headers

@@ -143,10 +143,10 @@ func (b *bench) reads(ctx context.Context) error {
 }
 
 type readTarget struct {
-	name     string
-	srv      *server
-	http     *httpClient
-	results  []result
+	name      string
+	srv       *server
+	http      *httpClient
+	results   []result
 	cpu       time.Duration
 	clientCPU time.Duration
 	requests  float64

@@ -65,17 +65,15 @@ func (b *bench) terraform(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// berth_team, this provider's simplest resource (one POST, one GET),
+	// tells what any resource of a plugin costs apart from berth_app's own
+	// work.
 	configs := []*tfConfig{
 		{name: "terraform_data", dir: filepath.Join(b.dir, "tf-data")},
-		{name: "berth_app", dir: filepath.Join(b.dir, "tf-berth")},
+		{name: "berth_app", dir: filepath.Join(b.dir, "tf-app")},
+		{name: "berth_team", dir: filepath.Join(b.dir, "tf-team")},
 	}
-	files := map[string]string{
-		"terraform_data": fmt.Sprintf(`resource "terraform_data" "bench" {
-  count = %d
-  input = { name = "tf-app-${count.index}", team = %q, platform = "go" }
-}
-`, tfResources, benchTeam),
-		"berth_app": fmt.Sprintf(`terraform {
+	provider := fmt.Sprintf(`terraform {
   required_providers {
     berth = { source = "berthdev/berth" }
   }
@@ -85,14 +83,27 @@ provider "berth" {
   endpoint = %q
   token    = %q
 }
-
+`, srv.url, f.users[0].token)
+	files := map[string]string{
+		"terraform_data": fmt.Sprintf(`resource "terraform_data" "bench" {
+  count = %d
+  input = { name = "tf-app-${count.index}", team = %q, platform = "go" }
+}
+`, tfResources, benchTeam),
+		"berth_app": provider + fmt.Sprintf(`
 resource "berth_app" "bench" {
   count    = %d
   name     = "tf-app-${count.index}"
   team     = %q
   platform = "go"
 }
-`, srv.url, f.users[0].token, tfResources, benchTeam),
+`, tfResources, benchTeam),
+		"berth_team": provider + fmt.Sprintf(`
+resource "berth_team" "bench" {
+  count = %d
+  name  = "tf-team-${count.index}"
+}
+`, tfResources),
 	}
 	for _, c := range configs {
 		if err := os.MkdirAll(c.dir, 0o755); err != nil {
@@ -163,8 +174,9 @@ resource "berth_app" "bench" {
 		met:      r <= 1.5,
 	})
 	version, _ := exec.CommandContext(ctx, tf, "version").Output()
+	team := median(configs[2].applies)
 	lines := []string{
-		fmt.Sprintf("`terraform apply -auto-approve -parallelism=%d` of %d `berth_app` (name, team, platform; the provider built from this module, wired in by `dev_overrides` in a `TF_CLI_CONFIG_FILE`) against %d built-in `terraform_data` holding the same attributes, in fresh working directories, alternating, %d rounds, each apply followed by a destroy (not timed). The time is the wall clock of the whole CLI run: plan, provider start and the %d creations. %s.", tfParallelism, tfResources, tfResources, tfRounds, tfResources, strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0])),
+		fmt.Sprintf("`terraform apply -auto-approve -parallelism=%d` of %d `berth_app` (name, team, platform; the provider built from this module, wired in by `dev_overrides` in a `TF_CLI_CONFIG_FILE`) against %d built-in `terraform_data` holding the same attributes, in fresh working directories, alternating, %d rounds, each apply followed by a destroy (not timed). The time is the wall clock of the whole CLI run: plan, provider start and the %d creations. %s. For reference, %d `berth_team`, the provider's simplest resource, took %s (%s the baseline): what a resource served by a plugin costs whatever it does.", tfParallelism, tfResources, tfResources, tfRounds, tfResources, strings.TrimSpace(strings.SplitN(string(version), "\n", 2)[0]), tfResources, ms(team), ratio(float64(team)/float64(data))),
 		"",
 		"| configuration | applies (wall clock) | CPU of terraform and its provider per apply | CPU of berthd per apply | berthd requests per apply | their summed duration per apply |",
 		"|---|---|---|---|---|---|",

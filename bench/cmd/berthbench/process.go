@@ -136,9 +136,12 @@ type memory struct {
 	anon int64 // RssAnon: of which heap, stacks and other private memory
 	file int64 // RssFile: of which pages of mapped files
 	peak int64 // VmHWM: the highest resident size so far
+	heap int64 // Go heap in use (go_memstats_heap_inuse_bytes of /metrics)
 }
 
-func (s *server) memory() (memory, error) {
+// memory reads the process's memory from /proc and, when token is not
+// empty, its Go heap from berthd's /metrics.
+func (s *server) memory(ctx context.Context, token string) (memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return memory{}, err
@@ -171,8 +174,26 @@ func (s *server) memory() (memory, error) {
 	if m.rss == 0 {
 		return memory{}, fmt.Errorf("no VmRSS in /proc/%d/status", s.cmd.Process.Pid)
 	}
+	if token == "" {
+		return m, nil
+	}
+	metrics, err := newHTTPClient(s.url, 1).call(ctx, http.MethodGet, "/metrics", bearer(token), nil, nil)
+	if err != nil {
+		return memory{}, err
+	}
+	match := heapInUseRe.FindSubmatch(metrics)
+	if match == nil {
+		return memory{}, errors.New("no go_memstats_heap_inuse_bytes in /metrics")
+	}
+	heap, err := strconv.ParseFloat(string(match[1]), 64)
+	if err != nil {
+		return memory{}, fmt.Errorf("go_memstats_heap_inuse_bytes %q: %w", match[1], err)
+	}
+	m.heap = int64(heap)
 	return m, nil
 }
+
+var heapInUseRe = regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)$`)
 
 // cpuTime is the CPU time (user + system) the process has used so far.
 func (s *server) cpuTime() (time.Duration, error) {

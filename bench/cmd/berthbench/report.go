@@ -28,8 +28,19 @@ type row struct {
 	berth    string
 	baseline string
 	ratio    string
-	target   string
+	target   string // empty: reported, no target
 	met      bool
+}
+
+func (rw row) verdict(met, missed string) string {
+	switch {
+	case rw.target == "":
+		return "—"
+	case rw.met:
+		return met
+	default:
+		return missed
+	}
 }
 
 type section struct {
@@ -108,11 +119,7 @@ func (r *report) markdown() string {
 	p("| figure | berth | baseline | ratio | target | met |")
 	p("|---|---|---|---|---|---|")
 	for _, rw := range r.rows {
-		met := "yes"
-		if !rw.met {
-			met = "**no**"
-		}
-		p("| %s | %s | %s | %s | %s | %s |", rw.figure, rw.berth, rw.baseline, rw.ratio, rw.target, met)
+		p("| %s | %s | %s | %s | %s | %s |", rw.figure, rw.berth, rw.baseline, rw.ratio, rw.target, rw.verdict("yes", "**no**"))
 	}
 	for _, s := range r.sections {
 		p("")
@@ -128,13 +135,15 @@ func (r *report) markdown() string {
 // summary is the table for the terminal.
 func (r *report) summary() string {
 	var b strings.Builder
+	missed := 0
 	for _, rw := range r.rows {
-		met := "ok"
-		if !rw.met {
-			met = "MISSED"
+		verdict := rw.verdict("ok", "MISSED")
+		if verdict == "MISSED" {
+			missed++
 		}
-		fmt.Fprintf(&b, "%-6s %-58s berth %-24s baseline %-34s ratio %-8s target %s\n", met, rw.figure, rw.berth, rw.baseline, rw.ratio, rw.target)
+		fmt.Fprintf(&b, "%-6s %-58s berth %-24s baseline %-34s ratio %-8s target %s\n", verdict, rw.figure, rw.berth, rw.baseline, rw.ratio, rw.target)
 	}
+	fmt.Fprintf(&b, "%d of the targets missed\n", missed)
 	for _, f := range r.failures {
 		fmt.Fprintf(&b, "FAILED %s\n", f)
 	}

@@ -19,6 +19,8 @@
 // Usage:
 //
 //	go run ./bench/cmd/berthbench [-out bench/RESULTS.md] [-only reads,leases,scale,terraform]
+//
+// bench/README.md describes the method and the flags.
 package main
 
 import (
@@ -79,7 +81,7 @@ type bench struct {
 func run(args []string, stdout io.Writer) error {
 	cfg := config{}
 	fs := flag.NewFlagSet("berthbench", flag.ContinueOnError)
-	fs.StringVar(&cfg.out, "out", "bench/RESULTS.md", `write the report here ("-": standard output only)`)
+	fs.StringVar(&cfg.out, "out", "", `write the report here ("-": standard output only) (default: the module's bench/RESULTS.md)`)
 	only := fs.String("only", strings.Join(phases, ","), "comma-separated phases to run: "+strings.Join(phases, ", "))
 	fs.DurationVar(&cfg.window, "window", 4*time.Second, "measured time of each throughput run (after a 1s warm-up)")
 	fs.IntVar(&cfg.scaleApps, "scale", 100_000, "apps and stacks of the large case of the scale phase")
@@ -105,6 +107,9 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.out == "" {
+		cfg.out = filepath.Join(root, "bench", "RESULTS.md")
+	}
 	dir, err := os.MkdirTemp("", "berthbench-")
 	if err != nil {
 		return err
@@ -115,7 +120,7 @@ func run(args []string, stdout io.Writer) error {
 		defer os.RemoveAll(dir)
 	}
 	b := &bench{cfg: cfg, root: root, dir: dir, log: stdout}
-	b.report = newReport(ctx, root, cfg, append([]string{"berthbench"}, args...))
+	b.report = newReport(ctx, root, args)
 	b.logf("building berthd and the provider")
 	if b.berthd, b.provider, err = buildBinaries(ctx, root, filepath.Join(dir, "bin")); err != nil {
 		return err

@@ -48,8 +48,8 @@ type section struct {
 	lines []string
 }
 
-func newReport(ctx context.Context, root string, cfg config, args []string) *report {
-	r := &report{started: time.Now(), command: "go run ./bench/cmd/berthbench " + strings.Join(args[1:], " ")}
+func newReport(ctx context.Context, root string, args []string) *report {
+	r := &report{started: time.Now(), command: strings.Join(append([]string{"go run ./bench/cmd/berthbench"}, args...), " ")}
 	if out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--always", "--dirty").Output(); err == nil {
 		r.commit = strings.TrimSpace(string(out))
 	}
@@ -90,7 +90,7 @@ func (r *report) markdown() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("# berth benchmarks")
 	p("")
-	p("Produced by this command (`make bench` runs it with `-out bench/RESULTS.md`):")
+	p("Produced by this command (`make bench` runs it, writing bench/RESULTS.md):")
 	p("")
 	p("    %s", r.command)
 	p("")

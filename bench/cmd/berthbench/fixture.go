@@ -14,7 +14,6 @@ const benchTeam = "bench"
 // fixture is a berthd with the bench's team and its users: everything the
 // bench does goes through the HTTP API, as a user's tooling would.
 type fixture struct {
-	srv   *server
 	admin *client.Client
 	// users are members of benchTeam; users[i] is the user of load worker
 	// i, so that concurrent app creations do not all update one user's
@@ -33,7 +32,7 @@ func newFixture(ctx context.Context, srv *server, users, conns int) (*fixture, e
 	if err != nil {
 		return nil, err
 	}
-	f := &fixture{srv: srv, admin: admin, users: make([]benchUser, users), http: newHTTPClient(srv.url, conns)}
+	f := &fixture{admin: admin, users: make([]benchUser, users), http: newHTTPClient(srv.url, conns)}
 	if _, _, err := admin.Teams.Create(ctx, benchTeam); err != nil {
 		return nil, fmt.Errorf("create team: %w", err)
 	}
@@ -64,7 +63,7 @@ func (f *fixture) close() { f.http.close() }
 // reconnect points the fixture at srv, the same berthd started again.
 func (f *fixture) reconnect(srv *server, conns int) {
 	f.http.close()
-	f.srv, f.http = srv, newHTTPClient(srv.url, conns)
+	f.http = newHTTPClient(srv.url, conns)
 }
 
 // createProject makes a stack project of the bench team and returns its key.

@@ -11,8 +11,8 @@ import (
 
 const benchTeam = "bench"
 
-// fixture is a berthd with the bench's team and its users: everything the
-// bench does goes through the HTTP API, as a user's tooling would.
+// fixture is the bench's view of a berthd: the team it made there, its
+// users and the clients that call the API.
 type fixture struct {
 	admin *client.Client
 	// users are members of benchTeam; users[i] is the user of load worker
@@ -61,9 +61,14 @@ func newFixture(ctx context.Context, srv *server, users, conns int) (*fixture, e
 func (f *fixture) close() { f.http.close() }
 
 // reconnect points the fixture at srv, the same berthd started again.
-func (f *fixture) reconnect(srv *server, conns int) {
+func (f *fixture) reconnect(srv *server, conns int) error {
+	admin, err := client.New(srv.url, client.WithToken(adminToken), client.WithRetry(0, 0, 0))
+	if err != nil {
+		return err
+	}
 	f.http.close()
-	f.http = newHTTPClient(srv.url, conns)
+	f.admin, f.http = admin, newHTTPClient(srv.url, conns)
+	return nil
 }
 
 // createProject makes a stack project of the bench team and returns its key.

@@ -160,7 +160,9 @@ func (b *bench) scaleCase(ctx context.Context, c *scaleCase) error {
 	}
 	c.startup = time.Since(started)
 	defer srv.stop()
-	f.reconnect(srv, seedUsers)
+	if err := f.reconnect(srv, seedUsers); err != nil {
+		return err
+	}
 	if c.afterStart, err = srv.memory(ctx, adminToken); err != nil {
 		return err
 	}

@@ -22,9 +22,12 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
-	for name, level := range sdkLogLevels(os.Environ()) {
-		if err := os.Setenv(name, level); err != nil {
-			log.Fatal(err.Error())
+	// A provider started for a debugger prints its logs itself.
+	if !debug {
+		for name, level := range sdkLogLevels(os.Environ()) {
+			if err := os.Setenv(name, level); err != nil {
+				log.Fatal(err.Error())
+			}
 		}
 	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{

@@ -24,8 +24,11 @@ type Stack struct {
 	Created            time.Time `json:"created"`
 	Modified           time.Time `json:"modified"`
 	Entity             string    `json:"entity"`
-	// LeaseID is set only in the answer to Request: pass it to Release.
+	// LeaseID is set only in the answers of Request and Get: pass it to
+	// Release.
 	LeaseID string `json:"leaseId,omitempty"`
+	// LeasedAt is when the current lease began; zero when available.
+	LeasedAt time.Time `json:"leasedAt,omitzero"`
 	// ExpiresAt is when the current lease ends; zero when available.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
@@ -109,6 +112,17 @@ func (s *StacksService) List(ctx context.Context, opts *ListOptions) ([]Stack, *
 	return out.Stacks, resp, err
 }
 
+// Get returns a stack with the id of its current lease (empty when the
+// stack is available), so a holder can check it still holds the stack.
+func (s *StacksService) Get(ctx context.Context, stackName string) (*Stack, *Response, error) {
+	var out Stack
+	resp, err := s.client.do(ctx, request{method: http.MethodGet, path: path("/stacks/%s", stackName), cred: credProjectKey}, &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
 // Project returns the project of the client's key.
 func (s *StacksService) Project(ctx context.Context) (*Project, *Response, error) {
 	var out Project
@@ -181,6 +195,17 @@ func (s *ProjectsService) List(ctx context.Context, opts *ListOptions) ([]Projec
 func (s *ProjectsService) Get(ctx context.Context, name string) (*Project, *Response, error) {
 	var out Project
 	resp, err := s.client.do(ctx, request{method: http.MethodGet, path: path("/projects/%s", name)}, &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// Update changes the settings of a project the caller manages; nil fields
+// stay.
+func (s *ProjectsService) Update(ctx context.Context, name string, settings ProjectSettings) (*Project, *Response, error) {
+	var out Project
+	resp, err := s.client.do(ctx, request{method: http.MethodPut, path: path("/projects/%s", name), body: settings}, &out)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -47,8 +47,15 @@ func TestProjectsAndStacks(t *testing.T) {
 	if err != nil || st.StackName != "test-1" || st.LeaseID == "" || st.IsAvailable || st.LastDeployedCommit != "abc" {
 		t.Fatalf("request: %+v %v", st, err)
 	}
-	if d := st.ExpiresAt.Sub(st.Modified); d != 90*time.Second {
+	if d := st.ExpiresAt.Sub(st.LeasedAt); d != 90*time.Second {
 		t.Fatalf("lease of %s, want 90s", d)
+	}
+	held, _, err := ci.Stacks.Get(ctx, "test-1")
+	if err != nil || held.LeaseID != st.LeaseID || !held.LeasedAt.Equal(st.LeasedAt) || held.Branch != "feature" {
+		t.Fatalf("get: %+v %v", held, err)
+	}
+	if _, _, err := ci.Stacks.Get(ctx, "test-9"); !client.IsNotFound(err) {
+		t.Fatalf("get an unknown stack: %v", err)
 	}
 	if st, _, err = ci.Stacks.SetLastDeployedCommit(ctx, "test-1", "def"); err != nil || st.LastDeployedCommit != "def" || st.LeaseID != "" {
 		t.Fatalf("commit: %+v %v", st, err)
@@ -81,6 +88,14 @@ func TestProjectsAndStacks(t *testing.T) {
 	}
 	if proj, _, err = ci.Stacks.Project(ctx); err != nil || proj.Name != "web" || proj.Prefix != "ci-" {
 		t.Fatalf("project: %+v %v", proj, err)
+	}
+	empty := ""
+	proj, _, err = admin.Projects.Update(ctx, "web", client.ProjectSettings{InitialCommit: &empty})
+	if err != nil || proj.Prefix != "ci-" || proj.InitialCommit != "" || proj.APIKey != "" {
+		t.Fatalf("update project by name: %+v %v", proj, err)
+	}
+	if _, _, err := admin.Projects.Update(ctx, "nope", client.ProjectSettings{Prefix: &prefix}); !client.IsNotFound(err) {
+		t.Fatalf("update an unknown project: %v", err)
 	}
 
 	rotated, _, err := admin.Projects.RotateKey(ctx, "web")

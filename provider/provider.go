@@ -157,11 +157,24 @@ func (p *berthProvider) Configure(ctx context.Context, req provider.ConfigureReq
 func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewTeamResource,
+		NewStackProjectResource,
+		NewStackLeaseResource,
+		NewServiceResource,
+		NewServiceInstanceResource,
+		NewServiceBindingResource,
+		NewPipelineResource,
+		NewPipelineCouplingResource,
+		NewPipelinePromotionResource,
 	}
 }
 
 func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{
+		NewStacksDataSource,
+		NewServiceDataSource,
+		NewPipelineDataSource,
+		NewPipelineStagesDataSource,
+	}
 }
 
 func stringOr(v types.String, fallback string) string {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 	"github.com/berthdev/terraform-provider-berth/internal/berthtest"
 )
 
@@ -472,24 +471,21 @@ func TestLainDeployRedeployUndeploy(t *testing.T) {
 	if a.Release != 2 || a.MetaVersion != second {
 		t.Fatalf("redeployed twice: %+v", a)
 	}
-	// Every release went through core's release path.
-	inst := srv.Instance()
-	err := inst.Store.View(context.Background(), func(tx *store.Tx) error {
-		app, err := tx.App("hello")
-		if err != nil {
-			return err
-		}
-		releases, _, err := tx.ListReleases(app, store.Page{})
-		if err != nil {
-			return err
-		}
-		if len(releases) != 2 || releases[0].MetaVersion != second || releases[1].MetaVersion != metaVersion {
-			t.Errorf("releases: %+v", releases)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	// The same version again (a retried PUT) makes no new release; a config
+	// change since does.
+	lainObject(t, srv.Req(t, "PUT", "/api/v1/apps/hello/", ana.Token, map[string]string{"meta_version": second}).Expect(t, 202), "app", &a)
+	if a.Release != 2 {
+		t.Fatalf("same version redeployed: %+v", a)
+	}
+	setConfig(t, srv, "hello", map[string]string{"LEVEL": "debug"})
+	lainObject(t, srv.Req(t, "PUT", "/api/v1/apps/hello/", ana.Token, map[string]string{"meta_version": second}).Expect(t, 202), "app", &a)
+	if a.Release != 3 {
+		t.Fatalf("redeployed after a config change: %+v", a)
+	}
+	// Every release is in the Akkeris release list.
+	rels := releases(t, srv, ana.Token, "hello")
+	if len(rels) != 3 || rels[0].MetaVersion != second || rels[0].ConfigVars["LEVEL"] != "debug" || rels[1].MetaVersion != second || rels[2].MetaVersion != metaVersion {
+		t.Errorf("releases: %+v", rels)
 	}
 
 	// Undeploy keeps the registration.
@@ -508,7 +504,7 @@ func TestLainDeployRedeployUndeploy(t *testing.T) {
 		t.Fatalf("repo after undeploy: %+v", repo)
 	}
 	// And it deploys again, at the release it had.
-	if a = deploy(t, srv, ana.Token, "hello"); a.MetaVersion != second || a.Release != 2 || len(a.Procs[0].Pods) != 2 {
+	if a = deploy(t, srv, ana.Token, "hello"); a.MetaVersion != second || a.Release != 3 || len(a.Procs[0].Pods) != 2 {
 		t.Fatalf("deployed again: %+v", a)
 	}
 }
@@ -946,4 +942,25 @@ func TestLainQuota(t *testing.T) {
 		t.Fatalf("web: %+v", web)
 	}
 	lainErrorMsg(t, srv.Req(t, "POST", "/api/v1/repos/", ana.Token, map[string]any{"appname": "third"}).Expect(t, 403))
+}
+
+// TestDeletedUserLeavesNoMaintainerRole: deleting an account takes it off
+// every app it maintains, so a new account with the same e-mail inherits
+// nothing; the last owner of an app cannot delete the account.
+func TestDeletedUserLeavesNoMaintainerRole(t *testing.T) {
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
+	cy := srv.NewUser(t, "cy@example.com")
+	register(t, srv, ana.Token, map[string]any{"appname": "hello"})
+	srv.Req(t, "POST", "/api/v1/repos/hello/maintainers/", ana.Token, map[string]string{"username": "cy@example.com", "role": "owner"}).Expect(t, http.StatusOK)
+	srv.Req(t, "GET", "/api/v1/repos/hello/", cy.Token, nil).Expect(t, http.StatusOK)
+
+	srv.Req(t, "DELETE", "/users", cy.Token, nil).Expect(t, http.StatusOK)
+	srv.Req(t, "GET", "/api/v1/repos/hello/maintainers/cy@example.com/", ana.Token, nil).Expect(t, http.StatusNotFound)
+	again := srv.NewUser(t, "cy@example.com")
+	srv.Req(t, "GET", "/api/v1/repos/hello/", again.Token, nil).Expect(t, http.StatusForbidden)
+
+	// ana's team has another member, but ana is hello's only owner now.
+	srv.Req(t, "PUT", "/teams/devs/cy@example.com", ana.Token, nil).Expect(t, http.StatusOK)
+	srv.Req(t, "DELETE", "/users", ana.Token, nil).Expect(t, http.StatusConflict)
 }

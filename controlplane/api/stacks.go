@@ -29,12 +29,14 @@ func (s *Server) stackRoutes() {
 	for _, path := range []string{"/listStacks", "/stacks"} {
 		s.handle(http.MethodGet, path, AuthProjectKey, s.listStacks)
 	}
+	s.handle(http.MethodGet, "/stacks/{stackName}", AuthProjectKey, s.getStack)
 	s.handle(http.MethodGet, "/project", AuthProjectKey, s.getOwnProject)
 	s.handle(http.MethodPut, "/project", AuthProjectKey, s.updateOwnProject)
 
 	s.handle(http.MethodPost, "/projects", AuthUser, s.createProject)
 	s.handle(http.MethodGet, "/projects", AuthUser, s.listProjects)
 	s.handle(http.MethodGet, "/projects/{name}", AuthUser, s.getProject)
+	s.handle(http.MethodPut, "/projects/{name}", AuthUser, s.updateProject)
 	s.handle(http.MethodDelete, "/projects/{name}", AuthUser, s.deleteProject)
 	s.handle(http.MethodPost, "/projects/{name}/keys", AuthUser, s.rotateProjectKey)
 }
@@ -75,8 +77,12 @@ type stackJSON struct {
 	Created            string `json:"created"`
 	Modified           string `json:"modified"`
 	Entity             string `json:"entity"`
-	// LeaseID is only in the answer to the request that got the lease.
-	LeaseID   string `json:"leaseId,omitempty"`
+	// LeaseID is only in the answer to the request that got the lease and
+	// in GET /stacks/{stackName}.
+	LeaseID string `json:"leaseId,omitempty"`
+	// LeasedAt and ExpiresAt are set while the stack is leased; with them a
+	// lease's holder knows the ttl it asked for.
+	LeasedAt  string `json:"leasedAt,omitempty"`
 	ExpiresAt string `json:"expiresAt,omitempty"`
 }
 
@@ -92,6 +98,9 @@ func stackOut(st *domain.Stack, withLeaseID bool) stackJSON {
 	}
 	if st.Lease != nil {
 		out.ExpiresAt = formatJSTime(st.Lease.ExpiresAt)
+		if !st.Lease.LeasedAt.IsZero() {
+			out.LeasedAt = formatJSTime(st.Lease.LeasedAt)
+		}
 		if withLeaseID {
 			out.LeaseID = st.Lease.ID
 		}
@@ -203,6 +212,18 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// getStack answers one stack with its current lease id: any holder of the
+// project key may release any stack anyway, and a tool that keeps a lease
+// (Terraform) needs to know whether it still holds it.
+func (s *Server) getStack(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.core.Stack(r.Context(), stackProject(r), mux.Vars(r)["stackName"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, stackOut(st, true))
+	return nil
+}
+
 // projectJSON is a stack project; APIKey only in the answers that make a
 // key.
 type projectJSON struct {
@@ -292,6 +313,19 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.core.StackProject(r.Context(), identity(r), mux.Vars(r)["name"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, projectOut(p, ""))
+	return nil
+}
+
+func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
+	var body updateProjectBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	p, err := s.core.UpdateStackProjectByName(r.Context(), identity(r), mux.Vars(r)["name"], core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ type stackJSON struct {
 	Modified           string `json:"modified"`
 	Entity             string `json:"entity"`
 	LeaseID            string `json:"leaseId"`
+	LeasedAt           string `json:"leasedAt"`
 	ExpiresAt          string `json:"expiresAt"`
 }
 
@@ -91,7 +92,7 @@ func TestStackRoutesNeedTheProjectKey(t *testing.T) {
 		{"POST", "/requestStack"}, {"POST", "/setLastDeployedCommit"}, {"POST", "/releaseStack"},
 		{"POST", "/deleteLastStack"}, {"GET", "/listStacks"}, {"GET", "/project"}, {"PUT", "/project"},
 		{"POST", "/stacks/request"}, {"POST", "/stacks/commit"}, {"POST", "/stacks/release"},
-		{"POST", "/stacks/delete-last"}, {"GET", "/stacks"},
+		{"POST", "/stacks/delete-last"}, {"GET", "/stacks"}, {"GET", "/stacks/test-1"},
 	}
 	for _, rt := range routes {
 		srv.Req(t, rt[0], rt[1], "", nil).Expect(t, 401)
@@ -441,6 +442,46 @@ func TestReleaseChecksTheLease(t *testing.T) {
 	release(second.LeaseID).Expect(t, 200)
 }
 
+func TestGetStackShowsItsCurrentLease(t *testing.T) {
+	srv := berthtest.Start(t)
+	key := createProject(t, srv, map[string]any{"name": "web", "initialCommit": "abc"})
+	otherKey := createProject(t, srv, map[string]any{"name": "api"})
+	var leased stackJSON
+	keyCall(t, srv, key, "POST", "/requestStack", map[string]any{"branch": "feature", "ttl": 90}).Expect(t, 200).JSON(t, &leased)
+	srv.Clock.Advance(10 * time.Second)
+	keyCall(t, srv, key, "POST", "/setLastDeployedCommit", map[string]any{"stackName": "test-1", "lastDeployedCommit": "def"}).Expect(t, 200)
+
+	var got stackJSON
+	keyCall(t, srv, key, "GET", "/stacks/test-1", nil).Expect(t, 200).JSON(t, &got)
+	if got.LeaseID != leased.LeaseID || got.IsAvailable || got.Branch != "feature" || got.LastDeployedCommit != "def" {
+		t.Fatalf("leased stack: %+v, lease %+v", got, leased)
+	}
+	// The ttl the holder asked for is expiresAt - leasedAt, whatever
+	// modified the stack since.
+	leasedAt, err1 := time.Parse(time.RFC3339, got.LeasedAt)
+	expiresAt, err2 := time.Parse(time.RFC3339, got.ExpiresAt)
+	if err1 != nil || err2 != nil || expiresAt.Sub(leasedAt) != 90*time.Second || got.LeasedAt != leased.Modified || got.Modified == leased.Modified {
+		t.Fatalf("lease times of %+v: %v %v", got, err1, err2)
+	}
+
+	keyCall(t, srv, key, "GET", "/stacks/test-2", nil).Expect(t, 404)
+	keyCall(t, srv, otherKey, "GET", "/stacks/test-1", nil).Expect(t, 404)
+
+	// Past its expiry the lease is gone.
+	srv.Clock.Advance(81 * time.Second)
+	got = stackJSON{}
+	keyCall(t, srv, key, "GET", "/stacks/test-1", nil).Expect(t, 200).JSON(t, &got)
+	if !got.IsAvailable || got.LeaseID != "" || got.LeasedAt != "" || got.ExpiresAt != "" {
+		t.Fatalf("stack after its lease expired: %+v", got)
+	}
+	// Taken by another job: another lease id.
+	again := requestStack(t, srv, key, "feature")
+	keyCall(t, srv, key, "GET", "/stacks/test-1", nil).Expect(t, 200).JSON(t, &got)
+	if got.LeaseID != again.LeaseID || got.LeaseID == leased.LeaseID {
+		t.Fatalf("stack leased again: %+v, new lease %s, old %s", got, again.LeaseID, leased.LeaseID)
+	}
+}
+
 func TestLeasesExpire(t *testing.T) {
 	srv := berthtest.Start(t)
 	key := createProject(t, srv, map[string]any{"name": "web"})
@@ -614,6 +655,42 @@ func TestProjectSettings(t *testing.T) {
 	}
 	if names := stackNames(listStacks(t, srv, key)); !slices.Equal(names, []string{"t11", "t12", "ci-3"}) {
 		t.Fatalf("existing stacks keep their names: %v", names)
+	}
+}
+
+func TestProjectSettingsByName(t *testing.T) {
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "web-team")
+	bo := srv.NewTeamUser(t, "bo@example.com", "api-team")
+	var p projectJSON
+	srv.Req(t, "POST", "/projects", ana.Token, map[string]any{"name": "web", "prefix": "t1"}).Expect(t, 201).JSON(t, &p)
+	requestStack(t, srv, p.APIKey, "a")
+	requestStack(t, srv, p.APIKey, "b")
+
+	srv.Req(t, "PUT", "/projects/web", "", map[string]any{"prefix": "ci-"}).Expect(t, 401)
+	srv.Req(t, "PUT", "/projects/web", bo.Token, map[string]any{"prefix": "ci-"}).Expect(t, 403)
+	srv.Req(t, "PUT", "/projects/nope", ana.Token, map[string]any{"prefix": "ci-"}).Expect(t, 404)
+	srv.Req(t, "PUT", "/projects/web", ana.Token, map[string]any{}).Expect(t, 400)
+	srv.Req(t, "PUT", "/projects/web", ana.Token, nil).Expect(t, 400)
+	srv.Req(t, "PUT", "/projects/web", ana.Token, map[string]any{"prefix": "Bad"}).Expect(t, 400)
+	srv.Req(t, "PUT", "/projects/web", ana.Token, map[string]any{"initialCommit": "a\nb"}).Expect(t, 400)
+	// Under "t", the existing t11 would read as stack 11: refused.
+	srv.Req(t, "PUT", "/projects/web", ana.Token, map[string]any{"prefix": "t"}).Expect(t, 409)
+
+	p = projectJSON{}
+	srv.Req(t, "PUT", "/projects/web", ana.Token, map[string]any{"prefix": "ci-", "initialCommit": "base"}).Expect(t, 200).JSON(t, &p)
+	if p.Name != "web" || p.Team != "web-team" || p.Prefix != "ci-" || p.InitialCommit != "base" || p.APIKey != "" {
+		t.Fatalf("updated project: %+v", p)
+	}
+	// An admin may change any project; an empty initialCommit clears it.
+	srv.Req(t, "PUT", "/projects/web", srv.AdminToken, map[string]any{"initialCommit": ""}).Expect(t, 200).JSON(t, &p)
+	if p.Prefix != "ci-" || p.InitialCommit != "" {
+		t.Fatalf("project after clearing the initial commit: %+v", p)
+	}
+	var own projectJSON
+	srv.Req(t, "GET", "/projects/web", ana.Token, nil).Expect(t, 200).JSON(t, &own)
+	if own != p {
+		t.Fatalf("project read back: %+v, want %+v", own, p)
 	}
 }
 

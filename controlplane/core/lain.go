@@ -292,6 +292,31 @@ func (s *Service) RemoveMaintainer(ctx context.Context, id *domain.Identity, app
 	})
 }
 
+// forgetMaintainerTx takes a user being deleted off every app it maintains,
+// so that a later account with the same e-mail inherits nothing. The last
+// owner of an app blocks the deletion, as it blocks leaving the app.
+func (s *Service) forgetMaintainerTx(tx *store.Tx, email string) error {
+	apps, _, err := tx.ListApps(store.AppFilter{Maintainer: email}, store.Page{})
+	if err != nil {
+		return err
+	}
+	for i := range apps {
+		a := &apps[i]
+		j := maintainerIndex(a, email)
+		if j < 0 {
+			continue
+		}
+		if a.Maintainers[j].Role == domain.RoleOwner && ownerCount(a) == 1 {
+			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", email, a.Name)
+		}
+		a.Maintainers = slices.Delete(a.Maintainers, j, j+1)
+		if err := s.saveMaintainersTx(tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app string) (*domain.App, error) {
 	a, err := s.appForRead(tx, id, app)
 	if err != nil {
@@ -427,10 +452,31 @@ func (s *Service) RedeployApp(ctx context.Context, id *domain.Identity, name, me
 		if err := s.syncResourceInstancesTx(tx, a, nil); err != nil {
 			return err
 		}
+		if same, err := currentReleaseIs(tx, a, metaVersion); err != nil || same {
+			if err != nil {
+				return err
+			}
+			a.UpdatedAt = s.now().UTC()
+			return tx.PutApp(a)
+		}
 		_, err = s.createReleaseTx(tx, a, NewRelease{MetaVersion: metaVersion, Description: "lain deploy of " + metaVersion})
 		return err
 	})
 	return a, err
+}
+
+// currentReleaseIs reports whether the app's current release already runs
+// metaVersion with its present config: redeploying it then makes no new
+// release, so a retried PUT stays idempotent.
+func currentReleaseIs(tx *store.Tx, a *domain.App, metaVersion string) (bool, error) {
+	if a.LastRelease == 0 {
+		return false, nil
+	}
+	r, err := tx.ReleaseByVersion(a.ID, a.LastRelease)
+	if err != nil {
+		return false, err
+	}
+	return r.MetaVersion == metaVersion && r.Image == "" && r.ConfigVersion == a.ConfigVersion, nil
 }
 
 // UndeployApp stops a deployed app and removes its resource instances; its

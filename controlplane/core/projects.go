@@ -240,6 +240,20 @@ func currentProject(tx *store.Tx, p *domain.StackProject) (*domain.StackProject,
 // names. It is refused when a stack made later would be named like an
 // existing one.
 func (s *Service) UpdateStackProject(ctx context.Context, p *domain.StackProject, u StackProjectUpdate) (*domain.StackProject, error) {
+	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
+		return currentProject(tx, p)
+	})
+}
+
+// UpdateStackProjectByName is UpdateStackProject for a project the caller
+// may manage (admin routes), named rather than authenticated by its key.
+func (s *Service) UpdateStackProjectByName(ctx context.Context, id *domain.Identity, name string, u StackProjectUpdate) (*domain.StackProject, error) {
+	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
+		return projectForChange(tx, id, name)
+	})
+}
+
+func (s *Service) updateStackProject(ctx context.Context, u StackProjectUpdate, load func(*store.Tx) (*domain.StackProject, error)) (*domain.StackProject, error) {
 	if u.Prefix == nil && u.InitialCommit == nil {
 		return nil, domain.Invalid("nothing to change: set prefix or initialCommit")
 	}
@@ -255,7 +269,7 @@ func (s *Service) UpdateStackProject(ctx context.Context, p *domain.StackProject
 	}
 	var out *domain.StackProject
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if out, err = currentProject(tx, p); err != nil {
+		if out, err = load(tx); err != nil {
 			return err
 		}
 		if u.Prefix != nil && *u.Prefix != out.Prefix {

@@ -501,6 +501,21 @@ func (s *Service) ListStacks(ctx context.Context, p *domain.StackProject, page s
 	return out, next, err
 }
 
+// Stack returns one stack of the project. A lease past its expiry shows
+// as released.
+func (s *Service) Stack(ctx context.Context, p *domain.StackProject, name string) (*domain.Stack, error) {
+	var st *domain.Stack
+	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		st, err = tx.StackByName(p.ID, name)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.ExpireLease(s.now().UTC())
+	return st, nil
+}
+
 // sweepStacks releases every expired lease and finishes removing the
 // stacks of deleted projects. It is both the background sweep and the
 // stack-leases healer.

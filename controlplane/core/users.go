@@ -124,6 +124,9 @@ func (s *Service) DeleteUser(ctx context.Context, id *domain.Identity) error {
 				return err
 			}
 		}
+		if err := s.forgetMaintainerTx(tx, id.Email()); err != nil {
+			return err
+		}
 		if id.TokenKind == tokenKindSession {
 			if err := tx.RevokeSession(id.TokenID, id.ExpiresAt); err != nil {
 				return err

@@ -61,6 +61,8 @@ type Stack struct {
 type StackLease struct {
 	ID        string    `json:"id"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// LeasedAt is zero in leases stored before it was recorded.
+	LeasedAt time.Time `json:"leased_at,omitzero"`
 }
 
 // Available reports whether nobody holds the stack.
@@ -80,7 +82,7 @@ func (st *Stack) ExpireLease(now time.Time) bool {
 // Take leases the stack for branch until expires. The branch stays on the
 // stack after release, so the branch gets this stack back next time.
 func (st *Stack) Take(leaseID, branch string, now, expires time.Time) {
-	st.Lease = &StackLease{ID: leaseID, ExpiresAt: expires}
+	st.Lease = &StackLease{ID: leaseID, LeasedAt: now, ExpiresAt: expires}
 	st.Branch = branch
 	st.Modified = now
 }

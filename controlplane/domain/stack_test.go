@@ -63,7 +63,7 @@ func TestStackLeaseLifecycle(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	st := &Stack{Number: 1, Name: "test-1", Branch: "main", Created: t0, Modified: t0}
 	st.Take("l1", "feature", t0.Add(time.Minute), t0.Add(time.Hour))
-	if st.Available() || st.Branch != "feature" || !st.Modified.Equal(t0.Add(time.Minute)) {
+	if st.Available() || st.Branch != "feature" || !st.Modified.Equal(t0.Add(time.Minute)) || !st.Lease.LeasedAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("taken: %+v", st)
 	}
 	if st.ExpireLease(t0.Add(59 * time.Minute)) {

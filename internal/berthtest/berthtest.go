@@ -117,6 +117,8 @@ func (s *Server) open() {
 	if err != nil {
 		s.t.Fatalf("start berthd: %v", err)
 	}
+	recordRoutes(inst.API)
+	inst.API.Observe(observeCoverage)
 	inst.Start()
 	var h http.Handler = inst.API
 	if s.validator != nil {

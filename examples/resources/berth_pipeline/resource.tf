@@ -1,0 +1,3 @@
+resource "berth_pipeline" "shop" {
+  name = "shop"
+}

@@ -126,6 +126,10 @@ type EnvVar struct {
 	// Instance and Service name the binding that exported the var.
 	Instance string `json:"instance,omitempty"`
 	Service  string `json:"service,omitempty"`
+	// Digest is set on private vars only (berth's extension): a keyed
+	// digest of the value that changes when the value changes, for callers
+	// who read it masked. Only the server can compute it.
+	Digest string `json:"digest,omitempty"`
 }
 
 // EnvListOptions selects config vars: only Names when set, one page of

@@ -114,3 +114,25 @@ func TestAppsEnvQuotasHealersPlatforms(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+func TestEnvDigest(t *testing.T) {
+	ctx := context.Background()
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
+	c := newClient(t, srv, ana.Token)
+	if _, _, err := c.Apps.Create(ctx, client.CreateAppRequest{Name: "web", Platform: "go"}); err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := c.Env.Set(ctx, "web", client.EnvVar{Name: "PORT", Value: "8080", Public: true}, client.EnvVar{Name: "TOKEN", Value: "s3cr3t"})
+	if err != nil || set[0].Digest != "" || len(set[1].Digest) != 64 {
+		t.Fatalf("set: %+v %v", set, err)
+	}
+	listed, _, err := c.Env.List(ctx, "web", &client.EnvListOptions{Names: []string{"TOKEN"}})
+	if err != nil || len(listed) != 1 || listed[0].Digest != set[1].Digest || listed[0].Value == "s3cr3t" {
+		t.Fatalf("list: %+v %v", listed, err)
+	}
+	changed, _, err := c.Env.Set(ctx, "web", client.EnvVar{Name: "TOKEN", Value: "other"})
+	if err != nil || changed[1].Digest == set[1].Digest {
+		t.Fatalf("a changed value kept its digest: %+v %v", changed, err)
+	}
+}

@@ -165,6 +165,7 @@ func (p *berthProvider) Resources(context.Context) []func() resource.Resource {
 		NewPipelineResource,
 		NewPipelineCouplingResource,
 		NewPipelinePromotionResource,
+		NewAppResource,
 	}
 }
 
@@ -174,6 +175,8 @@ func (p *berthProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewServiceDataSource,
 		NewPipelineDataSource,
 		NewPipelineStagesDataSource,
+		NewAppDataSource,
+		NewPlatformsDataSource,
 	}
 }
 

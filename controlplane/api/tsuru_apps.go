@@ -162,19 +162,20 @@ func (s *Server) restartTsuruApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 // envVar is a config var on the wire. Instance and Service name the binding
-// that exported it, if one did.
+// that exported it, if one did; Digest (berth's) is on private vars only.
 type envVar struct {
 	Name     string `json:"name"`
 	Value    string `json:"value"`
 	Public   bool   `json:"public"`
 	Instance string `json:"instance,omitempty"`
 	Service  string `json:"service,omitempty"`
+	Digest   string `json:"digest,omitempty"`
 }
 
-func toEnvVars(vars []domain.EnvVar) []envVar {
+func toEnvVars(vars []core.EnvView) []envVar {
 	out := make([]envVar, 0, len(vars))
 	for _, v := range vars {
-		out = append(out, envVar{Name: v.Name, Value: v.Value, Public: v.Public, Instance: v.Instance, Service: v.Service})
+		out = append(out, envVar{Name: v.Name, Value: v.Value, Public: v.Public, Instance: v.Instance, Service: v.Service, Digest: v.Digest})
 	}
 	return out
 }
@@ -188,7 +189,7 @@ func (s *Server) getEnv(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, next, err := pageSlice(vars, p, func(v domain.EnvVar) string { return v.Name })
+	page, next, err := pageSlice(vars, p, func(v core.EnvView) string { return v.Name })
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ type envVar struct {
 	Public   bool   `json:"public"`
 	Instance string `json:"instance"`
 	Service  string `json:"service"`
+	Digest   string `json:"digest"`
 }
 
 func createApp(t *testing.T, srv *berthtest.Server, token, name string) ref {

@@ -3,6 +3,10 @@ package core
 import (
 	"cmp"
 	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 
@@ -14,35 +18,69 @@ import (
 // read it (tsuru's wording).
 const MaskedValue = "*** (private variable)"
 
+// EnvView is a config var as a caller sees it: the value of a private var
+// is masked for everybody but admins, and Digest (private vars only) lets
+// any reader notice that the value changed without learning it.
+type EnvView struct {
+	domain.EnvVar
+	Digest string
+}
+
 // Env returns an app's config vars ordered by name, only those named when
 // names is not empty. Private values are masked except for admins.
-func (s *Service) Env(ctx context.Context, id *domain.Identity, app string, names []string) ([]domain.EnvVar, error) {
+func (s *Service) Env(ctx context.Context, id *domain.Identity, app string, names []string) ([]EnvView, error) {
 	a, err := s.GetApp(ctx, id, app)
 	if err != nil {
 		return nil, err
 	}
-	return visibleEnv(id, a, names), nil
+	return s.visibleEnv(id, a, names)
 }
 
-func visibleEnv(id *domain.Identity, a *domain.App, names []string) []domain.EnvVar {
-	out := make([]domain.EnvVar, 0, len(a.Env))
+func (s *Service) visibleEnv(id *domain.Identity, a *domain.App, names []string) ([]EnvView, error) {
+	key, err := s.envDigestKey()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]EnvView, 0, len(a.Env))
 	for _, v := range a.Env {
 		if len(names) > 0 && !slices.Contains(names, v.Name) {
 			continue
 		}
-		if !v.Public && !id.IsAdmin() {
-			v.Value = MaskedValue
+		view := EnvView{EnvVar: v}
+		if !v.Public {
+			view.Digest = envDigest(key, a.ID, v)
+			if !id.IsAdmin() {
+				view.Value = MaskedValue
+			}
 		}
-		out = append(out, v)
+		out = append(out, view)
 	}
-	slices.SortFunc(out, func(x, y domain.EnvVar) int { return cmp.Compare(x.Name, y.Name) })
-	return out
+	slices.SortFunc(out, func(x, y EnvView) int { return cmp.Compare(x.Name, y.Name) })
+	return out, nil
+}
+
+// envDigestKey derives the key of private var digests from the server's
+// signing key, so that it lives as long as the store and is never the key
+// sessions are signed with.
+func (s *Service) envDigestKey() ([]byte, error) {
+	return hkdf.Key(sha256.New, s.signingKey, nil, "berth env digest v1", sha256.Size)
+}
+
+// envDigest is HMAC-SHA256 over the app's id, the var's name and its value.
+// Keyed, so a digest cannot be checked against guesses away from the
+// server; bound to app and name, so equal secrets do not look equal across
+// apps or vars.
+func envDigest(key []byte, appID string, v domain.EnvVar) string {
+	mac := hmac.New(sha256.New, key)
+	// Ids and names cannot contain NUL: the encoding is unambiguous.
+	mac.Write([]byte(appID + "\x00" + v.Name + "\x00" + v.Value))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // SetEnv sets config vars of an app and returns its env as Env shows it. A
 // var a service binding exported, and TSURU_SERVICES, belong to the binding:
 // setting one is a conflict. The config version moves when anything changed.
-func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, vars []domain.EnvVar) ([]domain.EnvVar, error) {
+func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, vars []domain.EnvVar) ([]EnvView, error) {
 	if len(vars) == 0 {
 		return nil, domain.Invalid("no environment variables given")
 	}
@@ -79,12 +117,12 @@ func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, v
 	if err != nil {
 		return nil, err
 	}
-	return visibleEnv(id, a, nil), nil
+	return s.visibleEnv(id, a, nil)
 }
 
 // UnsetEnv removes config vars of an app; names it does not have are
 // ignored, so a retried call succeeds. Vars a binding owns are a conflict.
-func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string, names []string) ([]domain.EnvVar, error) {
+func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string, names []string) ([]EnvView, error) {
 	if len(names) == 0 {
 		return nil, domain.Invalid("no environment variable names given")
 	}
@@ -116,7 +154,7 @@ func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string,
 	if err != nil {
 		return nil, err
 	}
-	return visibleEnv(id, a, nil), nil
+	return s.visibleEnv(id, a, nil)
 }
 
 // checkUserOwned refuses changing a var a binding (or berth) maintains.

@@ -1,0 +1,5 @@
+data "berth_platforms" "all" {}
+
+output "platforms" {
+  value = data.berth_platforms.all.names
+}

@@ -188,7 +188,11 @@ resource "berth_team" "bench" {
 		}
 		lines = append(lines, fmt.Sprintf("| %d %s | %s | %s | %s | %d | %s |", tfResources, c.name, strings.Join(ts, ", "), ms(c.cliCPU/tfRounds), ms(c.berthdCPU/tfRounds), c.requests/tfRounds, ms(c.serverTime/tfRounds)))
 	}
-	lines = append(lines, "", fmt.Sprintf("CPU is user + system time: of the terraform process and the provider processes it ran (from their rusage), and of berthd (from /proc). The requests' durations come from berthd's access log; up to %d run at a time.", tfParallelism))
+	app := configs[1]
+	lines = append(lines, "",
+		fmt.Sprintf("CPU is user + system time: of the terraform process and the provider processes it ran (from their rusage), and of berthd (from /proc). The requests' durations come from berthd's access log; up to %d run at a time.", tfParallelism),
+		"",
+		fmt.Sprintf("berthd's share of the CPU of applying %d berth_app: %.0f%%. The rest is Terraform and the provider process (plugin protocol, framework, client), which a built-in resource does not pay.", tfResources, 100*float64(app.berthdCPU)/float64(app.berthdCPU+app.cliCPU)))
 	b.report.section("Terraform", lines...)
 	return nil
 }

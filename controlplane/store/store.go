@@ -25,6 +25,11 @@ type Options struct {
 	// InMemory keeps everything in memory: for tests and demos.
 	InMemory bool
 	Logger   *slog.Logger
+	// BulkLoad is for offline imports into the directory of a stopped
+	// server (the benchmarks' seeding): commits are not synced one by one,
+	// so a crash loses the recent ones; Close makes everything durable.
+	// Never set it in a server that answers clients.
+	BulkLoad bool
 }
 
 // Store is the Badger database behind berthd. One process owns a directory.
@@ -41,7 +46,8 @@ type Store struct {
 const maxConflictRetries = 100
 
 // Open opens (or creates) the database with SyncWrites on, so that a write
-// acknowledged to a client survives a crash of the process or the machine.
+// acknowledged to a client survives a crash of the process or the machine
+// (unless BulkLoad).
 func Open(o Options) (*Store, error) {
 	log := o.Logger
 	if log == nil {
@@ -52,7 +58,7 @@ func Open(o Options) (*Store, error) {
 		opts = badger.DefaultOptions("").WithInMemory(true)
 	}
 	opts = opts.
-		WithSyncWrites(true).
+		WithSyncWrites(!o.BulkLoad).
 		WithLogger(badgerLogger{log.With("component", "badger")}).
 		// Memory: berthd must stay small with 100,000 apps. Badger's defaults
 		// (5 x 64 MiB memtables, a 256 MiB block cache) are sized for much

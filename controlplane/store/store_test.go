@@ -220,3 +220,38 @@ func TestMaintainerIndex(t *testing.T) {
 		return nil
 	})
 }
+
+// TestBulkLoadIsDurableAfterClose: what a bulk load commits is on disk once
+// the store is closed, and a normal open reads it.
+func TestBulkLoadIsDurableAfterClose(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(Options{Dir: dir, BulkLoad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		err := s.Update(ctx, func(tx *Tx) error { return tx.put(key("test", "n", string(rune('a'+i%26)), strings.Repeat("x", i)), i) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	err = s.View(ctx, func(tx *Tx) error {
+		return tx.scan(prefix("test", "n"), "", 0, true, func(k, _ []byte) error { n++; return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 100 {
+		t.Fatalf("%d records after reopening, want 100", n)
+	}
+}

@@ -4,10 +4,12 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -45,6 +47,22 @@ type providerData struct {
 	stackAPIKey string
 	endpoint    string
 	opts        []client.Option
+}
+
+// providerDataFrom is what Configure of every resource and data source
+// starts with: the configured provider's data, or nil when the provider is
+// not configured yet (validation) or the data is of the wrong type (an
+// error is added).
+func providerDataFrom(pd any, diags *diag.Diagnostics) *providerData {
+	if pd == nil {
+		return nil
+	}
+	data, ok := pd.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("expected *providerData, got %T", pd))
+		return nil
+	}
+	return data
 }
 
 func (p *berthProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {

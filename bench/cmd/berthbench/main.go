@@ -74,8 +74,10 @@ type bench struct {
 	dir      string // temporary working directory
 	berthd   string // berthd binary
 	provider string // provider binary
-	report   *report
-	log      io.Writer
+	// noopProvider serves a resource that does nothing: the plugin floor.
+	noopProvider string
+	report       *report
+	log          io.Writer
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -122,7 +124,7 @@ func run(args []string, stdout io.Writer) error {
 	b := &bench{cfg: cfg, root: root, dir: dir, log: stdout}
 	b.report = newReport(ctx, root, args)
 	b.logf("building berthd and the provider")
-	if b.berthd, b.provider, err = buildBinaries(ctx, root, filepath.Join(dir, "bin")); err != nil {
+	if b.berthd, b.provider, b.noopProvider, err = buildBinaries(ctx, root, filepath.Join(dir, "bin")); err != nil {
 		return err
 	}
 	if cfg.provider != "" {

@@ -220,19 +220,20 @@ func (s *server) cpuTime() (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
-// buildBinaries builds berthd and the provider from the module at root
-// into dir.
-func buildBinaries(ctx context.Context, root, dir string) (berthd, provider string, err error) {
+// buildBinaries builds berthd, the provider and the no-op provider that
+// measures the plugin floor from the module at root into dir.
+func buildBinaries(ctx context.Context, root, dir string) (berthd, provider, noop string, err error) {
 	berthd = filepath.Join(dir, "berthd")
 	provider = filepath.Join(dir, "provider", "terraform-provider-berth")
-	for _, b := range []struct{ out, pkg string }{{berthd, "./cmd/berthd"}, {provider, "."}} {
+	noop = filepath.Join(dir, "noop", "terraform-provider-noop")
+	for _, b := range []struct{ out, pkg string }{{berthd, "./cmd/berthd"}, {provider, "."}, {noop, "./bench/noopprovider"}} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+			return "", "", "", fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
-	return berthd, provider, nil
+	return berthd, provider, noop, nil
 }
 
 // profileCPU records a CPU profile of the server for d into path in the

@@ -58,10 +58,11 @@ func (b *bench) terraform(ctx context.Context) error {
 	err = os.WriteFile(cliConfig, fmt.Appendf(nil, `provider_installation {
   dev_overrides {
     "registry.terraform.io/berthdev/berth" = %q
+    "registry.terraform.io/berthdev/noop"  = %q
   }
   direct {}
 }
-`, filepath.Dir(b.provider)), 0o644)
+`, filepath.Dir(b.provider), filepath.Dir(b.noopProvider)), 0o644)
 	if err != nil {
 		return err
 	}
@@ -72,6 +73,9 @@ func (b *bench) terraform(ctx context.Context) error {
 		{name: "terraform_data", dir: filepath.Join(b.dir, "tf-data")},
 		{name: "berth_app", dir: filepath.Join(b.dir, "tf-app")},
 		{name: "berth_team", dir: filepath.Join(b.dir, "tf-team")},
+		// noop_thing does nothing at all (bench/noopprovider): the floor of
+		// any terraform-plugin-framework resource on this machine.
+		{name: "noop_thing", dir: filepath.Join(b.dir, "tf-noop")},
 	}
 	provider := fmt.Sprintf(`terraform {
   required_providers {
@@ -92,6 +96,19 @@ provider "berth" {
 `, tfResources, benchTeam),
 		"berth_app": provider + fmt.Sprintf(`
 resource "berth_app" "bench" {
+  count    = %d
+  name     = "tf-app-${count.index}"
+  team     = %q
+  platform = "go"
+}
+`, tfResources, benchTeam),
+		"noop_thing": fmt.Sprintf(`terraform {
+  required_providers {
+    noop = { source = "berthdev/noop" }
+  }
+}
+
+resource "noop_thing" "bench" {
   count    = %d
   name     = "tf-app-${count.index}"
   team     = %q
@@ -173,6 +190,19 @@ resource "berth_team" "bench" {
 		target:   "≤ 1.5x",
 		met:      r <= 1.5,
 	})
+	floor := median(configs[3].applies)
+	b.report.add(row{
+		figure:   fmt.Sprintf("terraform apply, %d resources: the plugin floor (a framework resource that does nothing)", tfResources),
+		berth:    ms(floor) + " (noop_thing)",
+		baseline: ms(data) + " (terraform_data)",
+		ratio:    ratio(float64(floor) / float64(data)),
+	})
+	b.report.add(row{
+		figure:   fmt.Sprintf("terraform apply, %d resources: berth_app over the plugin floor", tfResources),
+		berth:    ms(berth) + " (berth_app)",
+		baseline: ms(floor) + " (noop_thing)",
+		ratio:    ratio(float64(berth) / float64(floor)),
+	})
 	version, _ := exec.CommandContext(ctx, tf, "version").Output()
 	team := median(configs[2].applies)
 	lines := []string{
@@ -191,6 +221,8 @@ resource "berth_team" "bench" {
 	app := configs[1]
 	lines = append(lines, "",
 		fmt.Sprintf("CPU is user + system time: of the terraform process and the provider processes it ran (from their rusage), and of berthd (from /proc). The requests' durations come from berthd's access log; up to %d run at a time.", tfParallelism),
+		"",
+		fmt.Sprintf("`noop_thing` (bench/noopprovider) is a terraform-plugin-framework resource with berth_app's three attributes whose CRUD does nothing, served by its own plugin with the SDK's logs off as berth's: %d of them took %s, %s the built-in baseline. That is the floor of any framework resource on this machine (provider process starts, the plugin protocol, the framework), so the ≤ 1.5x target is below what a plugin can reach here; berth_app's own cost is the ratio over the floor.", tfResources, ms(floor), ratio(float64(floor)/float64(data))),
 		"",
 		fmt.Sprintf("berthd's share of the CPU of applying %d berth_app: %.0f%%. The rest is Terraform and the provider process (plugin protocol, framework, client), which a built-in resource does not pay.", tfResources, 100*float64(app.berthdCPU)/float64(app.berthdCPU+app.cliCPU)))
 	b.report.section("Terraform", lines...)

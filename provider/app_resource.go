@@ -238,7 +238,9 @@ func (r *appResource) Create(ctx context.Context, req resource.CreateRequest, re
 		resp.Diagnostics.AddError("Cannot create app", err.Error())
 		return
 	}
-	if err := r.apply(ctx, name, appModel{}, plan); err != nil {
+	// A new app is a plain app with no procs and no vars.
+	fresh := appModel{AppType: types.StringValue("app"), Procs: procsValue(nil)}
+	if err := r.apply(ctx, name, fresh, plan); err != nil {
 		// Keep the app in state (tainted), as the server has it, rather
 		// than orphan it.
 		if remote, ferr := fetchApp(ctx, r.client, name); ferr == nil {
@@ -317,12 +319,12 @@ func (r *appResource) ImportState(ctx context.Context, req resource.ImportStateR
 }
 
 // apply makes the app declare what plan declares (type, procs) and sets and
-// unsets the config vars that differ between prior (the state; empty on
-// create) and plan.
+// unsets the config vars that differ between prior (the state, or a fresh
+// app on create) and plan. Unknown procs are not managed.
 func (r *appResource) apply(ctx context.Context, app string, prior, plan appModel) error {
-	if plan.AppType.ValueString() != prior.AppType.ValueString() || !plan.Procs.Equal(prior.Procs) {
+	declareProcs := !plan.Procs.IsUnknown()
+	if plan.AppType.ValueString() != prior.AppType.ValueString() || (declareProcs && !plan.Procs.Equal(prior.Procs)) {
 		var procs []client.ProcSpec
-		declareProcs := !plan.Procs.IsUnknown()
 		if declareProcs {
 			var err error
 			if procs, err = procSpecs(ctx, plan.Procs); err != nil {

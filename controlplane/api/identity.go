@@ -68,11 +68,7 @@ type userInfo struct {
 
 func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) error {
 	id := identity(r)
-	teams := id.Teams
-	if teams == nil {
-		teams = []string{}
-	}
-	writeJSON(w, http.StatusOK, userInfo{Email: id.Email(), Teams: teams, Admin: id.IsAdmin()})
+	writeJSON(w, http.StatusOK, userInfo{Email: id.Email(), Teams: nonNil(id.Teams), Admin: id.IsAdmin()})
 	return nil
 }
 
@@ -206,11 +202,7 @@ type teamSummary struct {
 }
 
 func teamToJSON(t *domain.Team) teamJSON {
-	users := t.Members
-	if users == nil {
-		users = []string{}
-	}
-	return teamJSON{Name: t.Name, Users: users}
+	return teamJSON{Name: t.Name, Users: nonNil(t.Members)}
 }
 
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) error {

@@ -159,11 +159,8 @@ func (s *Server) listPipelineStatuses(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		out = []domain.StatusContext{}
-	}
 	setNextCursor(w, next)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, nonNil(out))
 	return nil
 }
 
@@ -182,16 +179,12 @@ type couplingJSON struct {
 }
 
 func couplingToJSON(c *domain.Coupling) couplingJSON {
-	contexts := c.RequiredStatusChecks
-	if contexts == nil {
-		contexts = []string{}
-	}
 	return couplingJSON{
 		ID:                   c.ID,
 		App:                  appRef{ID: c.AppID, Name: c.AppName},
 		Pipeline:             pipelineRef{ID: c.PipelineID, Name: c.PipelineName},
 		Stage:                c.Stage,
-		RequiredStatusChecks: statusChecksJSON{Contexts: contexts},
+		RequiredStatusChecks: statusChecksJSON{Contexts: nonNil(c.RequiredStatusChecks)},
 		CreatedAt:            akkerisTime(c.CreatedAt),
 		UpdatedAt:            akkerisTime(c.UpdatedAt),
 	}

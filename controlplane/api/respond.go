@@ -168,3 +168,11 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// nonNil makes a nil list encode as [], as every list on the wire does.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

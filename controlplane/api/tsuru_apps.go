@@ -82,13 +82,6 @@ func toTsuruApp(a *domain.App) tsuruApp {
 	return out
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 func (s *Server) listTsuruApps(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {

@@ -157,6 +157,10 @@ func (m *stackLeaseModel) setFrom(st *client.Stack) {
 	if !st.LeasedAt.IsZero() {
 		m.TTL = types.Int64Value(int64(st.ExpiresAt.Sub(st.LeasedAt) / time.Second))
 	}
+	// A commit left out of the configuration is not managed.
+	if !m.Commit.IsNull() {
+		m.Commit = types.StringValue(st.LastDeployedCommit)
+	}
 }
 
 func (r *stackLeaseResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -179,16 +183,16 @@ func (r *stackLeaseResource) Create(ctx context.Context, req resource.CreateRequ
 		resp.Diagnostics.AddError("Cannot lease a stack", err.Error())
 		return
 	}
+	want := plan.Commit.ValueString()
 	plan.setFrom(st)
 	plan.LeaseID = types.StringValue(st.LeaseID)
-	want := plan.Commit.ValueString()
 	if plan.Commit.IsNull() || st.LastDeployedCommit == want {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
-	// Record the lease at once: if the commit cannot be set, the lease is
-	// in the state (tainted), not held by nobody until it expires.
-	plan.Commit = types.StringValue(st.LastDeployedCommit)
+	// Record the lease at once (with the stack's commit): if the commit
+	// cannot be set, the lease is in the state (tainted), not held by
+	// nobody until it expires.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -241,9 +245,6 @@ func (r *stackLeaseResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	state.setFrom(st)
-	if !state.Commit.IsNull() {
-		state.Commit = types.StringValue(st.LastDeployedCommit)
-	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -278,9 +279,6 @@ func (r *stackLeaseResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	plan.setFrom(st)
 	plan.LeaseID = state.LeaseID
-	if !plan.Commit.IsNull() {
-		plan.Commit = types.StringValue(st.LastDeployedCommit)
-	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 

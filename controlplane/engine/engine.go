@@ -34,6 +34,13 @@ type Engine interface {
 	// errors.Is(err, ErrUnknownOutcome) holds: it must not be reported
 	// as a success nor blindly retried.
 	Update(ctx context.Context, fn func(Txn) error) error
+	// Subscribe returns a channel that receives a value after each commit
+	// of a transaction that called Notify(channel), in this process or in
+	// any other process on the same storage, until ctx ends. Notifications
+	// are hints: several may arrive as one, and after a lost connection
+	// the engine sends one it cannot be sure of, so subscribers re-read
+	// what they watch instead of trusting a count.
+	Subscribe(ctx context.Context, channel string) (<-chan struct{}, error)
 	// Ready reports whether the engine can serve transactions now.
 	Ready(ctx context.Context) error
 	// Close releases the engine. Transactions in flight fail.
@@ -62,6 +69,10 @@ type Txn interface {
 	// registration order. It never runs for an attempt that did not
 	// commit.
 	OnCommit(f func())
+	// Notify wakes the subscribers of channel once the transaction has
+	// committed (see Engine.Subscribe). Channel names are short ASCII
+	// identifiers ([a-z0-9_-], at most 63 bytes).
+	Notify(channel string)
 }
 
 // Range selects keys: those from Start (inclusive) to End (exclusive). A

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/api"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
@@ -37,6 +38,7 @@ type Instance struct {
 	IssuedAdminToken string
 
 	cfg    Config
+	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -47,9 +49,13 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := store.Open(store.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log})
+	eng, err := badger.Open(badger.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log})
 	if err != nil {
 		return nil, err
+	}
+	st, err := store.New(ctx, eng, store.Options{Logger: log})
+	if err != nil {
+		return nil, errors.Join(err, eng.Close())
 	}
 	svc, err := core.New(ctx, st, cfg.Core, append([]core.Option{core.WithLogger(log)}, cfg.CoreOptions...)...)
 	if err != nil {
@@ -65,6 +71,7 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 		API:              api.New(svc, api.Options{Logger: log}),
 		IssuedAdminToken: issued,
 		cfg:              cfg,
+		log:              log,
 	}, nil
 }
 
@@ -82,7 +89,18 @@ func (i *Instance) Start() {
 	go func() {
 		defer close(i.done)
 		if !i.cfg.InMemory {
-			i.Store.RunGC(ctx, interval)
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := i.Store.CollectGarbage(); err != nil {
+						i.log.Warn("value log garbage collection failed", "err", err)
+					}
+				}
+			}
 		}
 	}()
 }

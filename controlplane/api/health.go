@@ -19,7 +19,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.Ready(); err != nil {
+	if err := s.core.Ready(r.Context()); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Code: "unavailable", Message: "store not ready: " + err.Error()})
 		return nil
 	}

@@ -82,7 +82,7 @@ func (s *Service) authenticateSession(ctx context.Context, credential string) (*
 	}
 	id := &domain.Identity{TokenKind: tokenKindSession, TokenID: claims.ID, ExpiresAt: claims.ExpiresAt.Time}
 	err = s.store.View(ctx, func(tx *store.Tx) error {
-		revoked, err := tx.SessionRevoked(claims.ID)
+		revoked, err := tx.SessionRevoked(claims.ID, s.now())
 		if err != nil {
 			return err
 		}

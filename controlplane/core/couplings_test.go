@@ -13,10 +13,7 @@ import (
 // transaction. (Over the wire once the app-deleting routes exist.)
 func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memStore(t)
 	t.Cleanup(func() { _ = st.Close() })
 	s, err := New(ctx, st, Config{BcryptCost: 4})
 	if err != nil {

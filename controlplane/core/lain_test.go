@@ -16,10 +16,7 @@ import (
 // along and keep a resource that still has instances.
 func TestDeletingAppsWithResourceInstances(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := memStore(t)
 	t.Cleanup(func() { _ = st.Close() })
 	s, err := New(ctx, st, Config{BcryptCost: bcrypt.MinCost})
 	if err != nil {

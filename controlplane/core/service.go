@@ -20,7 +20,7 @@ import (
 type Store interface {
 	View(ctx context.Context, fn func(*store.Tx) error) error
 	Update(ctx context.Context, fn func(*store.Tx) error) error
-	Ready() error
+	Ready(ctx context.Context) error
 }
 
 // Config holds the tunables of the control plane. Zero values are replaced
@@ -168,7 +168,7 @@ func New(ctx context.Context, st Store, cfg Config, opts ...Option) (*Service, e
 func (s *Service) Config() Config { return s.cfg }
 
 // Ready reports whether the store is usable.
-func (s *Service) Ready() error { return s.store.Ready() }
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
 // backgroundTasks are long-running loops an area of core needs (lease
 // expiry, promotion runner). Files register them in init.

@@ -309,7 +309,7 @@ func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, erro
 	}
 	now := b.s.now().UTC()
 	if r.IdempotencyKey != "" {
-		replay, err := b.tx.LeaseReplay(proj.ID, r.IdempotencyKey)
+		replay, err := b.tx.LeaseReplay(proj.ID, r.IdempotencyKey, now)
 		switch {
 		case err == nil && now.Sub(replay.CreatedAt) < domain.LeaseReplayWindow:
 			if replay.Branch != r.Branch || replay.TTL != r.TTL {
@@ -345,9 +345,7 @@ func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, erro
 	}
 	if r.IdempotencyKey != "" {
 		replay := &domain.LeaseReplay{Branch: r.Branch, TTL: r.TTL, Stack: *st, CreatedAt: now}
-		// Badger drops the record on the wall clock; the window itself is
-		// checked against the service clock above.
-		if err := b.tx.PutLeaseReplay(proj.ID, r.IdempotencyKey, replay, domain.LeaseReplayWindow+time.Hour); err != nil {
+		if err := b.tx.PutLeaseReplay(proj.ID, r.IdempotencyKey, replay, now.Add(domain.LeaseReplayWindow+time.Hour)); err != nil {
 			return nil, err
 		}
 	}

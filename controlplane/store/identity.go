@@ -173,17 +173,19 @@ func (tx *Tx) AppTokensOf(email string) ([]*domain.AppToken, error) {
 }
 
 // RevokeSession denies a session token id until it would have expired
-// anyway; Badger drops the entry after that.
+// anyway; the record expires then.
 func (tx *Tx) RevokeSession(jti string, until time.Time) error {
-	ttl := time.Until(until)
-	if ttl <= 0 {
-		return nil
-	}
-	return tx.putTTL(key(nsRevokedJTI, jti), nil, ttl+time.Minute)
+	return tx.putExpiring(key(nsRevokedJTI, jti), nil, until.Add(time.Minute))
 }
 
 // SessionRevoked reports whether a session token id was revoked.
-func (tx *Tx) SessionRevoked(jti string) (bool, error) { return tx.exists(key(nsRevokedJTI, jti)) }
+func (tx *Tx) SessionRevoked(jti string, now time.Time) (bool, error) {
+	_, err := tx.getLive(key(nsRevokedJTI, jti), now)
+	if errors.Is(err, errNoKey) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // SigningKey returns the JWT signing key, or nil when none was made yet.
 func (tx *Tx) SigningKey() ([]byte, error) {

@@ -267,26 +267,32 @@ func (tx *Tx) ListStacks(projectID string, p Page) ([]domain.Stack, string, erro
 	return scanPage[domain.Stack](tx, prefix(nsStack, projectID), p)
 }
 
-// LeaseReplay returns what an Idempotency-Key of a project remembers.
-func (tx *Tx) LeaseReplay(projectID, idempotencyKey string) (*domain.LeaseReplay, error) {
+// LeaseReplay returns what an Idempotency-Key of a project remembers, if
+// it has not expired by now.
+func (tx *Tx) LeaseReplay(projectID, idempotencyKey string, now time.Time) (*domain.LeaseReplay, error) {
+	k := key(nsLeaseReplay, projectID, idempotencyKey)
+	b, err := tx.getLive(k, now)
+	if errors.Is(err, errNoKey) {
+		return nil, domain.NotFound("idempotency key %q not seen", idempotencyKey)
+	}
+	if err != nil {
+		return nil, err
+	}
 	var r domain.LeaseReplay
-	if err := tx.get(key(nsLeaseReplay, projectID, idempotencyKey), &r); err != nil {
-		if errors.Is(err, errNoKey) {
-			return nil, domain.NotFound("idempotency key %q not seen", idempotencyKey)
-		}
+	if err := decode(k, b, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
 // PutLeaseReplay remembers the answer to a request with an
-// Idempotency-Key. Badger drops it once ttl has passed.
-func (tx *Tx) PutLeaseReplay(projectID, idempotencyKey string, r *domain.LeaseReplay, ttl time.Duration) error {
+// Idempotency-Key until expires.
+func (tx *Tx) PutLeaseReplay(projectID, idempotencyKey string, r *domain.LeaseReplay, expires time.Time) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return tx.putTTL(key(nsLeaseReplay, projectID, idempotencyKey), b, ttl)
+	return tx.putExpiring(key(nsLeaseReplay, projectID, idempotencyKey), b, expires)
 }
 
 // StackPurges returns the ids of deleted projects whose stacks are still

@@ -1,158 +1,94 @@
-// Package store persists berth's domain model in Badger. Each entity has its
-// own key namespace; secondary indexes are written in the same transaction as
-// the record they point at. Nothing here knows about HTTP.
+// Package store persists berth's domain model on a storage engine (package
+// engine: Badger or PostgreSQL). Each entity has its own key namespace;
+// secondary indexes are written in the same transaction as the record they
+// point at. Records that expire carry their expiry as data. Nothing here
+// knows about HTTP, and nothing here knows which engine runs below.
 package store
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
 )
 
-// Options configures Open.
+// Options configures New.
 type Options struct {
-	// Dir is the data directory. Ignored when InMemory is set.
-	Dir string
-	// InMemory keeps everything in memory: for tests and demos.
-	InMemory bool
-	Logger   *slog.Logger
-	// BulkLoad is for offline imports into the directory of a stopped
-	// server (the benchmarks' seeding): commits are not synced one by one,
-	// so a crash loses the recent ones; Close makes everything durable.
-	// Never set it in a server that answers clients.
-	BulkLoad bool
+	Logger *slog.Logger
+	// Now is the clock migrations stamp records with (default time.Now).
+	Now func() time.Time
 }
 
-// Store is the Badger database behind berthd. One process owns a directory.
+// Store is the typed store over one engine.
 type Store struct {
-	db  *badger.DB
+	eng engine.Engine
 	log *slog.Logger
-	// dir is the data directory; empty in memory.
-	dir string
 }
 
 // maxConflictRetries bounds how often Update re-runs a transaction that lost a
-// race. Contention on one key (a stack project under heavy leasing) is the
-// worst case; each retry waits a little longer, with jitter.
+// race. Contention on one key (a stack project under heavy leasing from
+// several replicas) is the worst case; each retry waits a little longer,
+// with jitter.
 const maxConflictRetries = 100
 
-// Open opens (or creates) the database with SyncWrites on, so that a write
-// acknowledged to a client survives a crash of the process or the machine
-// (unless BulkLoad).
-func Open(o Options) (*Store, error) {
+// New opens the typed store on eng: it checks the schema version of the
+// data and migrates older data (see schema.go).
+func New(ctx context.Context, eng engine.Engine, o Options) (*Store, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	opts := badger.DefaultOptions(o.Dir)
-	if o.InMemory {
-		opts = badger.DefaultOptions("").WithInMemory(true)
+	now := o.Now
+	if now == nil {
+		now = time.Now
 	}
-	opts = opts.
-		WithSyncWrites(!o.BulkLoad).
-		WithLogger(badgerLogger{log.With("component", "badger")}).
-		// Memory: berthd must stay small with 100,000 apps. Badger's defaults
-		// (5 x 64 MiB memtables, a 256 MiB block cache) are sized for much
-		// bigger data sets than a control plane holds.
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(3).
-		WithBlockCacheSize(32 << 20).
-		WithIndexCacheSize(16 << 20).
-		WithValueLogFileSize(64 << 20).
-		WithNumCompactors(2)
-	db, err := badger.Open(opts)
-	if err != nil {
-		return nil, fmt.Errorf("open badger at %q: %w", o.Dir, err)
-	}
-	s := &Store{db: db, log: log}
-	if !o.InMemory {
-		s.dir = o.Dir
+	s := &Store{eng: eng, log: log}
+	if err := s.checkSchema(ctx, now); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// Close flushes and closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Engine is the engine below the store.
+func (s *Store) Engine() engine.Engine { return s.eng }
 
-// Ready reports whether the database is open and usable.
-func (s *Store) Ready() error {
-	if s.db.IsClosed() {
-		return errors.New("store is closed")
-	}
-	return s.db.View(func(*badger.Txn) error { return nil })
-}
+// Close closes the engine.
+func (s *Store) Close() error { return s.eng.Close() }
 
-// Size returns the on-disk size of the LSM tree (its .sst tables) and of
-// the value log, as they are now: Badger's own figures are refreshed only
-// once a minute. A data directory holds a few dozen files, so reading them
-// at every scrape is cheap. An in-memory store has no size on disk.
-func (s *Store) Size() (lsm, vlog int64) {
-	if s.dir == "" {
-		return 0, 0
-	}
-	entries, err := os.ReadDir(s.dir)
-	if err != nil {
-		s.log.Warn("read the data directory for its size", "err", err)
-		return 0, 0
-	}
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			continue // removed by a compaction since it was listed
-		}
-		switch filepath.Ext(e.Name()) {
-		case ".sst":
-			lsm += info.Size()
-		case ".vlog":
-			vlog += info.Size()
-		}
-	}
-	return lsm, vlog
+// Ready reports whether the store can serve requests now.
+func (s *Store) Ready(ctx context.Context) error { return storeErr(s.eng.Ready(ctx)) }
+
+// Subscribe returns a channel woken after commits that notified topic, in
+// any process on the same storage (see engine.Engine.Subscribe).
+func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan struct{}, error) {
+	return s.eng.Subscribe(ctx, topic)
 }
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.db.View(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+	return storeErr(s.eng.View(ctx, func(r engine.Reader) error { return fn(&Tx{r: r}) }))
 }
 
-// Update runs fn in a read-write transaction and commits it. When the commit
-// loses a race with another transaction (badger.ErrConflict), fn runs again
-// on fresh data, so fn must not have side effects outside the transaction;
-// use Tx.OnCommit for those.
+// Update runs fn in a serializable read-write transaction and commits it.
+// When the transaction loses a race with another, fn runs again on fresh
+// data, so fn must not have side effects outside the transaction; use
+// Tx.OnCommit for those.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		tx := &Tx{txn: s.db.NewTransaction(true)}
-		err := fn(tx)
-		if err == nil {
-			err = tx.txn.Commit()
-		}
-		tx.txn.Discard()
-		if err == nil {
-			for _, f := range tx.onCommit {
-				f()
-			}
-			return nil
-		}
-		if !errors.Is(err, badger.ErrConflict) {
-			return err
+		err := s.eng.Update(ctx, func(t engine.Txn) error { return fn(&Tx{r: t, w: t}) })
+		if !errors.Is(err, engine.ErrConflict) {
+			return storeErr(err)
 		}
 		if attempt >= maxConflictRetries {
-			return fmt.Errorf("transaction still conflicting after %d attempts: %w", attempt+1, err)
+			return domain.Unavailable("the store is too busy: a transaction still conflicted after %d attempts; try again", attempt+1)
 		}
 		backoff := time.Duration(1+min(attempt, 10)) * 200 * time.Microsecond
 		wait := backoff/2 + rand.N(backoff)
@@ -164,30 +100,51 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	}
 }
 
-// RunGC collects value-log garbage every interval until ctx ends.
-func (s *Store) RunGC(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for s.db.RunValueLogGC(0.5) == nil {
-			}
-		}
+// storeErr words the engine's failures for the domain: what a client can
+// act on becomes a domain error; the rest stays internal.
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, engine.ErrUnavailable):
+		return domain.Unavailable("the database is unavailable; try again later")
+	case errors.Is(err, engine.ErrUnknownOutcome):
+		return domain.Unavailable("the database connection broke while the change was committed: it may or may not have been made; check before retrying")
+	case errors.Is(err, engine.ErrTooLarge):
+		return &domain.Error{Kind: domain.KindTooLarge, Message: "the change is too large to store"}
 	}
+	return err
 }
 
-// Tx is one Badger transaction. Entity files in this package add typed
-// methods; the rest of the server never sees keys.
+// Size reports the engine's size on disk when it knows it.
+func (s *Store) Size() (lsm, vlog int64) {
+	if z, ok := s.eng.(interface{ Size() (int64, int64) }); ok {
+		return z.Size()
+	}
+	return 0, 0
+}
+
+// CollectGarbage runs the engine's garbage collection when it has one.
+func (s *Store) CollectGarbage() error {
+	if gc, ok := s.eng.(interface{ CollectGarbage() error }); ok {
+		return gc.CollectGarbage()
+	}
+	return nil
+}
+
+// Tx is one transaction. Entity files in this package add typed methods;
+// the rest of the server never sees keys. w is nil in a read-only one.
 type Tx struct {
-	txn      *badger.Txn
-	onCommit []func()
+	r engine.Reader
+	w engine.Txn
 }
 
 // OnCommit registers f to run once the transaction has committed.
-func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
+func (tx *Tx) OnCommit(f func()) { tx.w.OnCommit(f) }
+
+// Notify wakes the subscribers of topic, in every process, once the
+// transaction has committed.
+func (tx *Tx) Notify(topic string) { tx.w.Notify(topic) }
 
 var errNoKey = errors.New("key not found")
 
@@ -213,31 +170,54 @@ func key(parts ...string) []byte {
 // prefix is key(parts...) followed by a separator: everything below parts.
 func prefix(parts ...string) []byte { return append(key(parts...), sep) }
 
-func (tx *Tx) get(k []byte, v any) error {
-	item, err := tx.txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return errNoKey
+func (tx *Tx) getRaw(k []byte) ([]byte, error) {
+	v, err := tx.r.Get(k)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil, errNoKey
 	}
+	return v, err
+}
+
+func (tx *Tx) get(k []byte, v any) error {
+	b, err := tx.getRaw(k)
 	if err != nil {
 		return err
 	}
-	return item.Value(func(val []byte) error { return json.Unmarshal(val, v) })
+	return decode(k, b, v)
 }
 
-func (tx *Tx) getRaw(k []byte) ([]byte, error) {
-	item, err := tx.txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, errNoKey
+// decode unmarshals a record. The error names the key, never the bytes: a
+// record may hold secrets.
+func decode(k, b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode the record at %q: %s", truncateKey(k), jsonErrorKind(err))
 	}
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+func jsonErrorKind(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at offset %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
 	}
-	return item.ValueCopy(nil)
+	return "invalid JSON"
+}
+
+func truncateKey(k []byte) string {
+	k = bytes.ReplaceAll(k, []byte{sep}, []byte("/"))
+	if len(k) > 80 {
+		return string(k[:80]) + "..."
+	}
+	return string(k)
 }
 
 func (tx *Tx) exists(k []byte) (bool, error) {
-	_, err := tx.txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	_, err := tx.r.Get(k)
+	if errors.Is(err, engine.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
@@ -248,61 +228,31 @@ func (tx *Tx) put(k []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	return tx.txn.Set(k, b)
+	return tx.w.Put(k, b)
 }
 
-func (tx *Tx) putRaw(k, v []byte) error { return tx.txn.Set(k, v) }
+func (tx *Tx) putRaw(k, v []byte) error { return tx.w.Put(k, v) }
 
-func (tx *Tx) putTTL(k, v []byte, ttl time.Duration) error {
-	return tx.txn.SetEntry(badger.NewEntry(k, v).WithTTL(ttl))
-}
-
-func (tx *Tx) delete(k []byte) error { return tx.txn.Delete(k) }
+func (tx *Tx) delete(k []byte) error { return tx.w.Delete(k) }
 
 // scan calls fn for each key under pfx in order, starting strictly after the
 // key pfx+after when after is not empty, and stops after limit keys (0: no
 // limit). fn may return errStop to end the scan early. Values are only valid
 // inside fn.
 func (tx *Tx) scan(pfx []byte, after string, limit int, keysOnly bool, fn func(k, v []byte) error) error {
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = pfx
-	opts.PrefetchValues = !keysOnly
-	if limit > 0 && limit < opts.PrefetchSize {
-		opts.PrefetchSize = limit
-	}
-	it := tx.txn.NewIterator(opts)
-	defer it.Close()
 	start := pfx
-	var skip []byte
 	if after != "" {
-		skip = append(append([]byte{}, pfx...), after...)
-		start = skip
+		// The first key after pfx+after is pfx+after+"\x00".
+		start = append(append(append([]byte{}, pfx...), after...), 0)
 	}
-	n := 0
-	for it.Seek(start); it.ValidForPrefix(pfx); it.Next() {
-		item := it.Item()
-		k := item.Key()
-		if skip != nil && bytes.Equal(k, skip) {
-			continue
-		}
-		var err error
-		if keysOnly {
-			err = fn(k, nil)
+	err := tx.r.Scan(engine.Range{Start: start, End: engine.PrefixEnd(pfx), Limit: limit, KeysOnly: keysOnly}, func(k, v []byte) error {
+		if err := fn(k, v); errors.Is(err, errStop) {
+			return engine.ErrStop
 		} else {
-			err = item.Value(func(v []byte) error { return fn(k, v) })
-		}
-		if errors.Is(err, errStop) {
-			return nil
-		}
-		if err != nil {
 			return err
 		}
-		n++
-		if limit > 0 && n >= limit {
-			return nil
-		}
-	}
-	return nil
+	})
+	return err
 }
 
 var errStop = errors.New("stop scan")
@@ -315,12 +265,8 @@ func lastPart(k []byte) string {
 	return string(k)
 }
 
-// Page selects one page of a list ordered by key: the entries after the
-// cursor After, at most Limit of them (0: all).
-type Page struct {
-	After string
-	Limit int
-}
+// Page selects one page of a list: see domain.Page.
+type Page = domain.Page
 
 // scanPage collects one page of JSON records under pfx. The next cursor is
 // the last key component returned when the page is full, else empty.
@@ -329,8 +275,8 @@ func scanPage[T any](tx *Tx, pfx []byte, p Page) ([]T, string, error) {
 	var last string
 	err := tx.scan(pfx, p.After, p.Limit, false, func(k, v []byte) error {
 		var t T
-		if err := json.Unmarshal(v, &t); err != nil {
-			return fmt.Errorf("decode %q: %w", k, err)
+		if err := decode(k, v, &t); err != nil {
+			return err
 		}
 		out = append(out, t)
 		last = string(k[len(pfx):])
@@ -345,9 +291,87 @@ func scanPage[T any](tx *Tx, pfx []byte, p Page) ([]T, string, error) {
 	return out, "", nil
 }
 
-type badgerLogger struct{ l *slog.Logger }
+// Records that expire are stored as the expiry (big-endian Unix nanoseconds)
+// followed by the payload, and indexed by expiry so that SweepExpired finds
+// them without reading every record. Readers treat an expired record as
+// absent whether or not it was swept yet, so correctness never depends on
+// the sweep.
+const nsExpiry = "expiry" // %020d unix nanos, key -> ""
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...)) }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(fmt.Sprintf(f, a...)) }
+func expiryIndexKey(k []byte, at time.Time) []byte {
+	return append(prefix(nsExpiry, fmt.Sprintf("%020d", at.UnixNano())), k...)
+}
+
+func (tx *Tx) putExpiring(k, payload []byte, at time.Time) error {
+	if old, err := tx.getRaw(k); err == nil && len(old) >= 8 {
+		prev := time.Unix(0, int64(binary.BigEndian.Uint64(old)))
+		if err := tx.delete(expiryIndexKey(k, prev)); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, errNoKey) {
+		return err
+	}
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(payload)), uint64(at.UnixNano()))
+	if err := tx.putRaw(k, append(v, payload...)); err != nil {
+		return err
+	}
+	return tx.putRaw(expiryIndexKey(k, at), nil)
+}
+
+// getLive returns the payload of an expiring record that has not expired
+// by now.
+func (tx *Tx) getLive(k []byte, now time.Time) ([]byte, error) {
+	v, err := tx.getRaw(k)
+	if err != nil {
+		return nil, err
+	}
+	if len(v) < 8 {
+		return nil, fmt.Errorf("expiring record at %q is malformed", truncateKey(k))
+	}
+	if !now.Before(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) {
+		return nil, errNoKey
+	}
+	return v[8:], nil
+}
+
+func (tx *Tx) deleteExpiring(k []byte) error {
+	v, err := tx.getRaw(k)
+	if errors.Is(err, errNoKey) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(v) >= 8 {
+		if err := tx.delete(expiryIndexKey(k, time.Unix(0, int64(binary.BigEndian.Uint64(v))))); err != nil {
+			return err
+		}
+	}
+	return tx.delete(k)
+}
+
+// SweepExpired deletes up to limit records that expired by now and reports
+// how many it deleted.
+func (tx *Tx) SweepExpired(now time.Time, limit int) (int, error) {
+	pfx := prefix(nsExpiry)
+	end := prefix(nsExpiry, fmt.Sprintf("%020d", now.UnixNano()))
+	var keys [][]byte
+	err := tx.r.Scan(engine.Range{Start: pfx, End: end, Limit: limit, KeysOnly: true}, func(k, _ []byte) error {
+		keys = append(keys, bytes.Clone(k))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, ik := range keys {
+		// The index key is prefix, 20 digits, separator, then the record key.
+		rec := ik[len(pfx)+21:]
+		if err := tx.delete(rec); err != nil {
+			return 0, err
+		}
+		if err := tx.delete(ik); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}

@@ -8,12 +8,33 @@ import (
 	"testing"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
+	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
 )
 
 func openMem(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(Options{InMemory: true})
+	e, err := badger.Open(badger.Options{InMemory: true})
 	if err != nil {
+		t.Fatal(err)
+	}
+	return openOn(t, e)
+}
+
+func openDir(t *testing.T, dir string, bulk bool) *Store {
+	t.Helper()
+	e, err := badger.Open(badger.Options{Dir: dir, BulkLoad: bulk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return openOn(t, e)
+}
+
+func openOn(t *testing.T, e engine.Engine) *Store {
+	t.Helper()
+	s, err := New(context.Background(), e, Options{})
+	if err != nil {
+		_ = e.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
@@ -173,10 +194,7 @@ func TestAppIndexesAndPaging(t *testing.T) {
 
 func TestPersistsAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openDir(t, dir, false)
 	ctx := context.Background()
 	if err := s.Update(ctx, func(tx *Tx) error { return tx.PutUser(&domain.User{Email: "a@b.com"}) }); err != nil {
 		t.Fatal(err)
@@ -184,14 +202,10 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Ready() == nil {
+	if s.Ready(ctx) == nil {
 		t.Fatal("closed store reports ready")
 	}
-	s, err = Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openDir(t, dir, false)
 	if err := s.View(ctx, func(tx *Tx) error { _, err := tx.User("a@b.com"); return err }); err != nil {
 		t.Fatal(err)
 	}
@@ -226,10 +240,7 @@ func TestMaintainerIndex(t *testing.T) {
 func TestBulkLoadIsDurableAfterClose(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	s, err := Open(Options{Dir: dir, BulkLoad: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openDir(t, dir, true)
 	for i := range 100 {
 		err := s.Update(ctx, func(tx *Tx) error { return tx.put(key("test", "n", string(rune('a'+i%26)), strings.Repeat("x", i)), i) })
 		if err != nil {
@@ -239,13 +250,9 @@ func TestBulkLoadIsDurableAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openDir(t, dir, false)
 	n := 0
-	err = s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		return tx.scan(prefix("test", "n"), "", 0, true, func(k, _ []byte) error { n++; return nil })
 	})
 	if err != nil {

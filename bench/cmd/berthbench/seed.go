@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // transaction, even when it writes many transactions' commits together,
 // so a server creates apps at the rate of the disk's syncs (a few hundred
 // to a thousand a second; the scale section reports it), and 100,000 apps
-// would take minutes. The seeder opens the store with store.BulkLoad
+// would take minutes. The seeder opens the store with badger.Options.BulkLoad
 // (commits unsynced, everything synced by Close), which is only sound with
 // the server stopped.
 type offlineSeeder struct {
@@ -28,9 +29,13 @@ type offlineSeeder struct {
 }
 
 func openSeeder(ctx context.Context, dataDir string) (*offlineSeeder, error) {
-	st, err := store.Open(store.Options{Dir: dataDir, BulkLoad: true})
+	eng, err := badger.Open(badger.Options{Dir: dataDir, BulkLoad: true})
 	if err != nil {
 		return nil, err
+	}
+	st, err := store.New(ctx, eng, store.Options{})
+	if err != nil {
+		return nil, errors.Join(err, eng.Close())
 	}
 	svc, err := core.New(ctx, st, core.DefaultConfig())
 	if err != nil {

@@ -114,6 +114,9 @@ func (e *Engine) View(ctx context.Context, fn func(engine.Reader) error) error {
 
 // Update runs fn as the only writer and commits it.
 func (e *Engine) Update(ctx context.Context, fn func(engine.Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case e.writer <- struct{}{}:
 	case <-ctx.Done():

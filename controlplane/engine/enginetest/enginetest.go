@@ -783,6 +783,7 @@ func testContextAndClose(t *testing.T, h Harness) {
 	if err := e.Update(cctx, func(engine.Txn) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
 		t.Errorf("Update with a cancelled context: err=%v, fn ran=%v", err, ran)
 	}
+	ran = false
 	if err := e.View(cctx, func(engine.Reader) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
 		t.Errorf("View with a cancelled context: err=%v, fn ran=%v", err, ran)
 	}

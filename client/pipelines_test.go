@@ -17,13 +17,13 @@ import (
 func createApps(t *testing.T, srv *berthtest.Server, token string, names ...string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	id, err := srv.Instance().Core.Authenticate(ctx, token)
+	id, err := srv.Instance().Core.Identity.Authenticate(ctx, token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]string{}
 	for _, n := range names {
-		a, err := srv.Instance().Core.CreateApp(ctx, id, core.NewApp{Name: n})
+		a, err := srv.Instance().Core.Apps.Create(ctx, id, core.NewApp{Name: n})
 		if err != nil {
 			t.Fatal(err)
 		}

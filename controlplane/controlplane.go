@@ -1,6 +1,6 @@
-// Package controlplane wires berthd together: the store, the domain service
-// and the HTTP API. cmd/berthd and the test harness both start it from here,
-// so tests run the same server users do.
+// Package controlplane wires berthd together: the storage engine, the typed
+// store, the area services and the HTTP API. cmd/berthd and the test
+// harness both start it from here, so tests run the same server users do.
 package controlplane
 
 import (
@@ -11,16 +11,22 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/api"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
 // Config configures an Instance.
 type Config struct {
+	// DataDir is Badger's directory; InMemory keeps Badger in memory.
 	DataDir  string
 	InMemory bool
-	Core     core.Config
-	Logger   *slog.Logger
+	// Engine, when set, is used instead of opening Badger (tests run
+	// several instances over one engine this way). The Instance does not
+	// close it.
+	Engine engine.Engine
+	Core   core.Config
+	Logger *slog.Logger
 	// BootstrapToken, when set, is the admin token created on first start.
 	BootstrapToken string
 	// GCInterval is how often Badger's value log is garbage collected.
@@ -32,15 +38,13 @@ type Config struct {
 // Instance is a running control plane minus its listener.
 type Instance struct {
 	Store *store.Store
-	Core  *core.Service
+	Core  *core.Core
 	API   *api.Server
 	// IssuedAdminToken is the admin token when this start created it, else "".
 	IssuedAdminToken string
 
-	cfg    Config
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	ownsEngine bool
+	cancel     context.CancelFunc
 }
 
 // Open opens the store, bootstraps it on first start and builds the API.
@@ -49,60 +53,51 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	eng, err := badger.Open(badger.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log})
-	if err != nil {
-		return nil, err
+	eng, owns := cfg.Engine, false
+	if eng == nil {
+		b, err := badger.Open(badger.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		eng, owns = b, true
+	}
+	closeEngine := func(err error) error {
+		if owns {
+			return errors.Join(err, eng.Close())
+		}
+		return err
 	}
 	st, err := store.New(ctx, eng, store.Options{Logger: log})
 	if err != nil {
-		return nil, errors.Join(err, eng.Close())
+		return nil, closeEngine(err)
 	}
-	svc, err := core.New(ctx, st, cfg.Core, append([]core.Option{core.WithLogger(log)}, cfg.CoreOptions...)...)
-	if err != nil {
-		return nil, errors.Join(err, st.Close())
+	coreCfg := cfg.Core
+	if coreCfg.GCInterval == 0 {
+		coreCfg.GCInterval = cfg.GCInterval
 	}
-	issued, err := svc.Bootstrap(ctx, cfg.BootstrapToken)
+	c, err := core.New(ctx, st, coreCfg, append([]core.Option{core.WithLogger(log)}, cfg.CoreOptions...)...)
 	if err != nil {
-		return nil, errors.Join(err, st.Close())
+		return nil, closeEngine(err)
+	}
+	issued, err := c.Identity.Bootstrap(ctx, cfg.BootstrapToken)
+	if err != nil {
+		return nil, closeEngine(err)
 	}
 	return &Instance{
 		Store:            st,
-		Core:             svc,
-		API:              api.New(svc, api.Options{Logger: log}),
+		Core:             c,
+		API:              api.New(c, api.Options{Logger: log}),
 		IssuedAdminToken: issued,
-		cfg:              cfg,
-		log:              log,
+		ownsEngine:       owns,
 	}, nil
 }
 
-// Start runs the background work (lease expiry, promotions, value-log GC)
-// until Close.
+// Start runs the background work (lease expiry, promotions, clean-up)
+// until Close. Of several instances on one store, one at a time does it.
 func (i *Instance) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	i.cancel = cancel
-	i.done = make(chan struct{})
 	i.Core.Start(ctx)
-	interval := i.cfg.GCInterval
-	if interval <= 0 {
-		interval = 10 * time.Minute
-	}
-	go func() {
-		defer close(i.done)
-		if !i.cfg.InMemory {
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if err := i.Store.CollectGarbage(); err != nil {
-						i.log.Warn("value log garbage collection failed", "err", err)
-					}
-				}
-			}
-		}
-	}()
 }
 
 // Close stops the background work and closes the store. Stop serving HTTP
@@ -111,7 +106,9 @@ func (i *Instance) Close() error {
 	if i.cancel != nil {
 		i.cancel()
 		i.Core.Wait()
-		<-i.done
+	}
+	if !i.ownsEngine {
+		return nil
 	}
 	return i.Store.Close()
 }

@@ -44,7 +44,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	u, err := s.core.CreateUser(r.Context(), req.Email, req.Password)
+	u, err := s.core.Identity.CreateUser(r.Context(), req.Email, req.Password)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.DeleteUser(r.Context(), identity(r)); err != nil {
+	if err := s.core.Identity.DeleteUser(r.Context(), identity(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -87,7 +87,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	tok, err := s.core.Login(r.Context(), mux.Vars(r)["email"], req.Password, req.Long)
+	tok, err := s.core.Identity.Login(r.Context(), mux.Vars(r)["email"], req.Password, req.Long)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.Logout(r.Context(), identity(r)); err != nil {
+	if err := s.core.Identity.Logout(r.Context(), identity(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -113,7 +113,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.core.ChangePassword(r.Context(), identity(r), req.Old, req.New); err != nil {
+	if err := s.core.Identity.ChangePassword(r.Context(), identity(r), req.Old, req.New); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -127,20 +127,20 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	email := mux.Vars(r)["email"]
 	if token := r.URL.Query().Get("token"); token != "" {
-		password, err := s.core.ResetPassword(r.Context(), email, token)
+		password, err := s.core.Identity.ResetPassword(r.Context(), email, token)
 		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"email": email, "password": password})
 		return nil
 	}
-	token, err := s.core.RequestPasswordReset(r.Context(), email)
+	token, err := s.core.Identity.RequestPasswordReset(r.Context(), email)
 	if err != nil {
 		return err
 	}
 	s.log.Info("password reset token issued", "email", email, "reset_token", token)
 	resp := map[string]string{"email": email, "message": "a password reset token was issued; an administrator can hand it to you"}
-	if id, err := s.core.Authenticate(r.Context(), bearerToken(r)); err == nil && id.IsAdmin() {
+	if id, err := s.core.Identity.Authenticate(r.Context(), bearerToken(r)); err == nil && id.IsAdmin() {
 		resp["token"] = token
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -153,7 +153,7 @@ type keyRequest struct {
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
-	keys, err := s.core.Keys(r.Context(), identity(r))
+	keys, err := s.core.Identity.Keys(r.Context(), identity(r))
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.core.AddKey(r.Context(), identity(r), req.Name, req.Key); err != nil {
+	if err := s.core.Identity.AddKey(r.Context(), identity(r), req.Name, req.Key); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -185,7 +185,7 @@ func (s *Server) removeKey(w http.ResponseWriter, r *http.Request) error {
 	if req.Key == "" && req.Name == "" {
 		req.Key, req.Name = r.URL.Query().Get("key"), r.URL.Query().Get("name")
 	}
-	if err := s.core.RemoveKey(r.Context(), identity(r), req.Name, req.Key); err != nil {
+	if err := s.core.Identity.RemoveKey(r.Context(), identity(r), req.Name, req.Key); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -206,7 +206,7 @@ func teamToJSON(t *domain.Team) teamJSON {
 }
 
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) error {
-	teams, err := s.core.ListTeams(r.Context(), identity(r))
+	teams, err := s.core.Identity.ListTeams(r.Context(), identity(r))
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := s.core.CreateTeam(r.Context(), identity(r), req.Name)
+	t, err := s.core.Identity.CreateTeam(r.Context(), identity(r), req.Name)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.core.Team(r.Context(), identity(r), mux.Vars(r)["team"])
+	t, err := s.core.Identity.Team(r.Context(), identity(r), mux.Vars(r)["team"])
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.DeleteTeam(r.Context(), identity(r), mux.Vars(r)["team"]); err != nil {
+	if err := s.core.Identity.DeleteTeam(r.Context(), identity(r), mux.Vars(r)["team"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -250,7 +250,7 @@ func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	t, err := s.core.AddTeamMember(r.Context(), identity(r), v["team"], v["user"])
+	t, err := s.core.Identity.AddTeamMember(r.Context(), identity(r), v["team"], v["user"])
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	t, err := s.core.RemoveTeamMember(r.Context(), identity(r), v["team"], v["user"])
+	t, err := s.core.Identity.RemoveTeamMember(r.Context(), identity(r), v["team"], v["user"])
 	if err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func (s *Server) createAppToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalJSON(r, &req); err != nil {
 		return err
 	}
-	secret, t, err := s.core.CreateAppToken(r.Context(), identity(r), req.App, time.Duration(req.Expires)*time.Second)
+	secret, t, err := s.core.Identity.CreateAppToken(r.Context(), identity(r), req.App, time.Duration(req.Expires)*time.Second)
 	if err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func (s *Server) createAppToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listAppTokens(w http.ResponseWriter, r *http.Request) error {
-	tokens, err := s.core.AppTokens(r.Context(), identity(r))
+	tokens, err := s.core.Identity.AppTokens(r.Context(), identity(r))
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func (s *Server) listAppTokens(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeAppToken(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.RevokeAppToken(r.Context(), identity(r), mux.Vars(r)["id"]); err != nil {
+	if err := s.core.Identity.RevokeAppToken(r.Context(), identity(r), mux.Vars(r)["id"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

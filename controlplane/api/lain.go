@@ -305,7 +305,7 @@ func (s *Server) lainRegisterRepo(w http.ResponseWriter, r *http.Request) error 
 	if req.Meta != nil {
 		reg.Meta = req.Meta.toDomain()
 	}
-	a, err := s.core.RegisterRepo(r.Context(), identity(r), reg)
+	a, err := s.core.Lain.RegisterRepo(r.Context(), identity(r), reg)
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (s *Server) lainListRepos(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apps, next, err := s.core.ListApps(r.Context(), identity(r), "", p)
+	apps, next, err := s.core.Apps.List(r.Context(), identity(r), "", p)
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func (s *Server) lainListRepos(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) lainGetRepo(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.core.GetApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, err := s.core.Apps.Get(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -355,7 +355,7 @@ func (s *Server) lainSetRepoMeta(w http.ResponseWriter, r *http.Request) error {
 	if req.Meta == nil {
 		return domain.Invalid("invalid request: should be json body with meta(object)")
 	}
-	a, err := s.core.SetRepoMeta(r.Context(), identity(r), mux.Vars(r)["app"], req.Meta.toDomain())
+	a, err := s.core.Lain.SetRepoMeta(r.Context(), identity(r), mux.Vars(r)["app"], req.Meta.toDomain())
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func (s *Server) lainUserRole(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) lainRole(w http.ResponseWriter, r *http.Request, username string) error {
 	id := identity(r)
-	a, role, err := s.core.AppRole(r.Context(), id, mux.Vars(r)["app"], username)
+	a, role, err := s.core.Lain.AppRole(r.Context(), id, mux.Vars(r)["app"], username)
 	if err != nil {
 		return err
 	}
@@ -394,7 +394,7 @@ func (s *Server) lainListMaintainers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	a, ms, err := s.core.Maintainers(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, ms, err := s.core.Lain.Maintainers(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -421,7 +421,7 @@ func (s *Server) lainSetMaintainer(w http.ResponseWriter, r *http.Request) error
 	if req.Username == "" || req.Role == "" {
 		return domain.Invalid("invalid request: should be json body with username(string) and role(string)")
 	}
-	a, m, err := s.core.SetMaintainer(r.Context(), identity(r), mux.Vars(r)["app"], req.Username, req.Role)
+	a, m, err := s.core.Lain.SetMaintainer(r.Context(), identity(r), mux.Vars(r)["app"], req.Username, req.Role)
 	if err != nil {
 		return err
 	}
@@ -431,7 +431,7 @@ func (s *Server) lainSetMaintainer(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) lainGetMaintainer(w http.ResponseWriter, r *http.Request) error {
-	a, m, err := s.core.Maintainer(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["username"])
+	a, m, err := s.core.Lain.Maintainer(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["username"])
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func (s *Server) lainGetMaintainer(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) lainRemoveMaintainer(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.RemoveMaintainer(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["username"]); err != nil {
+	if err := s.core.Lain.RemoveMaintainer(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["username"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -461,7 +461,7 @@ func (s *Server) lainDeployApp(w http.ResponseWriter, r *http.Request) error {
 	if req.AppName == "" {
 		return domain.Invalid("invalid request: should be json body with appname(string)")
 	}
-	a, err := s.core.DeployApp(r.Context(), identity(r), req.AppName)
+	a, err := s.core.Lain.DeployApp(r.Context(), identity(r), req.AppName)
 	if err != nil {
 		return err
 	}
@@ -497,7 +497,7 @@ func (s *Server) lainListApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apps, next, err := s.core.DeployedApps(r.Context(), identity(r), t, p)
+	apps, next, err := s.core.Lain.DeployedApps(r.Context(), identity(r), t, p)
 	if err != nil {
 		return err
 	}
@@ -507,7 +507,7 @@ func (s *Server) lainListApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) lainGetApp(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.core.DeployedApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, err := s.core.Lain.DeployedApp(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -524,7 +524,7 @@ func (s *Server) lainRedeployApp(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, err := s.core.RedeployApp(r.Context(), identity(r), mux.Vars(r)["app"], req.MetaVersion)
+	a, err := s.core.Lain.RedeployApp(r.Context(), identity(r), mux.Vars(r)["app"], req.MetaVersion)
 	if err != nil {
 		return err
 	}
@@ -534,7 +534,7 @@ func (s *Server) lainRedeployApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) lainUndeployApp(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.core.UndeployApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, err := s.core.Lain.UndeployApp(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -550,7 +550,7 @@ func (s *Server) lainListProcs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.core.DeployedApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, err := s.core.Lain.DeployedApp(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -572,7 +572,7 @@ func (s *Server) lainDeployProc(w http.ResponseWriter, r *http.Request) error {
 	if req.ProcName == "" {
 		return domain.Invalid("invalid request: should be json body with procname(string)")
 	}
-	a, err := s.core.DeployProc(r.Context(), identity(r), mux.Vars(r)["app"], req.ProcName)
+	a, err := s.core.Lain.DeployProc(r.Context(), identity(r), mux.Vars(r)["app"], req.ProcName)
 	if err != nil {
 		return err
 	}
@@ -582,7 +582,7 @@ func (s *Server) lainDeployProc(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) lainGetProc(w http.ResponseWriter, r *http.Request) error {
-	a, spec, err := s.core.DeclaredProc(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["proc"])
+	a, spec, err := s.core.Lain.DeclaredProc(r.Context(), identity(r), mux.Vars(r)["app"], mux.Vars(r)["proc"])
 	if err != nil {
 		return err
 	}
@@ -608,7 +608,7 @@ func (s *Server) lainScaleProc(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := mux.Vars(r)["proc"]
 	scale := domain.ProcScale{NumInstances: req.NumInstances, CPU: req.CPU, Memory: req.Memory}
-	a, err := s.core.ScaleProc(r.Context(), identity(r), mux.Vars(r)["app"], name, scale)
+	a, err := s.core.Lain.ScaleProc(r.Context(), identity(r), mux.Vars(r)["app"], name, scale)
 	if err != nil {
 		return err
 	}
@@ -619,7 +619,7 @@ func (s *Server) lainScaleProc(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) lainUndeployProc(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["proc"]
-	a, err := s.core.UndeployProc(r.Context(), identity(r), mux.Vars(r)["app"], name)
+	a, err := s.core.Lain.UndeployProc(r.Context(), identity(r), mux.Vars(r)["app"], name)
 	if err != nil {
 		return err
 	}
@@ -636,7 +636,7 @@ func (s *Server) lainListInstances(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	resource := mux.Vars(r)["resource"]
-	apps, next, err := s.core.ResourceInstances(r.Context(), identity(r), resource, p)
+	apps, next, err := s.core.Lain.ResourceInstances(r.Context(), identity(r), resource, p)
 	if err != nil {
 		return err
 	}

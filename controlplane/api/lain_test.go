@@ -820,11 +820,11 @@ func TestLainDeclaresProcsOfAnyApp(t *testing.T) {
 	srv.Req(t, "PUT", "/teams/devs/dee@example.com", ana.Token, nil).Expect(t, 200)
 	ctx := context.Background()
 	inst := srv.Instance()
-	id, err := inst.Core.Authenticate(ctx, ana.Token)
+	id, err := inst.Core.Identity.Authenticate(ctx, ana.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inst.Core.CreateApp(ctx, id, core.NewApp{Name: "legacy", Platform: "go"}); err != nil {
+	if _, err := inst.Core.Apps.Create(ctx, id, core.NewApp{Name: "legacy", Platform: "go"}); err != nil {
 		t.Fatal(err)
 	}
 

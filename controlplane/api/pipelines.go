@@ -86,7 +86,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	p, err := s.core.CreatePipeline(r.Context(), req.Name)
+	p, err := s.core.Pipelines.Create(r.Context(), req.Name)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pipelines, next, err := s.core.ListPipelines(r.Context(), page)
+	pipelines, next, err := s.core.Pipelines.List(r.Context(), page)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.core.GetPipeline(r.Context(), mux.Vars(r)["pipeline"])
+	p, err := s.core.Pipelines.Get(r.Context(), mux.Vars(r)["pipeline"])
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.core.DeletePipeline(r.Context(), identity(r), mux.Vars(r)["pipeline"])
+	p, err := s.core.Pipelines.Delete(r.Context(), identity(r), mux.Vars(r)["pipeline"])
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Server) listPipelineStatuses(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	seen, err := s.core.PipelineStatuses(r.Context(), mux.Vars(r)["pipeline"])
+	seen, err := s.core.Pipelines.PipelineStatuses(r.Context(), mux.Vars(r)["pipeline"])
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (s *Server) createCoupling(w http.ResponseWriter, r *http.Request) error {
 	if req.RequiredStatusChecks != nil {
 		n.RequiredStatusChecks = req.RequiredStatusChecks.Contexts
 	}
-	c, err := s.core.CreateCoupling(r.Context(), identity(r), n)
+	c, err := s.core.Pipelines.CreateCoupling(r.Context(), identity(r), n)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (s *Server) listCouplings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cs, next, err := s.core.ListCouplings(r.Context(), page)
+	cs, next, err := s.core.Pipelines.ListCouplings(r.Context(), page)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *Server) listPipelineCouplings(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	cs, next, err := s.core.PipelineCouplings(r.Context(), mux.Vars(r)["pipeline"], page)
+	cs, next, err := s.core.Pipelines.PipelineCouplings(r.Context(), mux.Vars(r)["pipeline"], page)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (s *Server) listPipelineCouplings(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) getAppCoupling(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.core.AppCoupling(r.Context(), identity(r), mux.Vars(r)["app"])
+	c, err := s.core.Pipelines.AppCoupling(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (s *Server) getAppCoupling(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getCoupling(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.core.GetCoupling(r.Context(), mux.Vars(r)["coupling"])
+	c, err := s.core.Pipelines.GetCoupling(r.Context(), mux.Vars(r)["coupling"])
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func (s *Server) updateCoupling(w http.ResponseWriter, r *http.Request) error {
 	if req.RequiredStatusChecks == nil || req.RequiredStatusChecks.Contexts == nil {
 		return domain.Invalid("required_status_checks.contexts is required: the full list of contexts to require")
 	}
-	c, err := s.core.UpdateCoupling(r.Context(), identity(r), mux.Vars(r)["coupling"], *req.RequiredStatusChecks.Contexts)
+	c, err := s.core.Pipelines.UpdateCoupling(r.Context(), identity(r), mux.Vars(r)["coupling"], *req.RequiredStatusChecks.Contexts)
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func (s *Server) updateCoupling(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteCoupling(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.core.DeleteCoupling(r.Context(), identity(r), mux.Vars(r)["coupling"])
+	c, err := s.core.Pipelines.DeleteCoupling(r.Context(), identity(r), mux.Vars(r)["coupling"])
 	if err != nil {
 		return err
 	}

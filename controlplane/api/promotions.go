@@ -98,7 +98,7 @@ func (s *Server) createPromotion(w http.ResponseWriter, r *http.Request) error {
 	for _, t := range req.Targets {
 		n.Targets = append(n.Targets, t.App.ID)
 	}
-	p, err := s.core.CreatePromotion(r.Context(), identity(r), n)
+	p, err := s.core.Pipelines.CreatePromotion(r.Context(), identity(r), n)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *Server) listPromotions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	promotions, next, err := s.core.ListPromotions(r.Context(), r.URL.Query().Get("pipeline"), page)
+	promotions, next, err := s.core.Pipelines.ListPromotions(r.Context(), r.URL.Query().Get("pipeline"), page)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Server) listPromotions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPromotion(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.core.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
+	p, err := s.core.Pipelines.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (s *Server) listPromotionTargets(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	p, err := s.core.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
+	p, err := s.core.Pipelines.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
 	if err != nil {
 		return err
 	}

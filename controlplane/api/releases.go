@@ -70,7 +70,7 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n := core.NewRelease{Image: req.Image, MetaVersion: req.MetaVersion, Description: req.Description}
-	rel, a, err := s.core.CreateRelease(r.Context(), identity(r), mux.Vars(r)["app"], n)
+	rel, a, err := s.core.Apps.CreateRelease(r.Context(), identity(r), mux.Vars(r)["app"], n)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	releases, a, next, err := s.core.ListReleases(r.Context(), identity(r), mux.Vars(r)["app"], page)
+	releases, a, next, err := s.core.Apps.ListReleases(r.Context(), identity(r), mux.Vars(r)["app"], page)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getRelease(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	rel, a, err := s.core.GetRelease(r.Context(), identity(r), v["app"], v["release"])
+	rel, a, err := s.core.Apps.GetRelease(r.Context(), identity(r), v["app"], v["release"])
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (s *Server) createReleaseStatus(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	v := mux.Vars(r)
-	st, releaseID, err := s.core.CreateReleaseStatus(r.Context(), identity(r), v["app"], v["release"], req.input())
+	st, releaseID, err := s.core.Apps.CreateReleaseStatus(r.Context(), identity(r), v["app"], v["release"], req.input())
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (s *Server) updateReleaseStatus(w http.ResponseWriter, r *http.Request) err
 	if req.Context != "" {
 		return domain.Invalid("the context of a status cannot change: create a status with the new context instead")
 	}
-	st, releaseID, err := s.core.UpdateReleaseStatus(r.Context(), identity(r), v["app"], v["release"], v["status"], req.input())
+	st, releaseID, err := s.core.Apps.UpdateReleaseStatus(r.Context(), identity(r), v["app"], v["release"], v["status"], req.input())
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Server) listReleaseStatuses(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	v := mux.Vars(r)
-	rel, _, err := s.core.GetRelease(r.Context(), identity(r), v["app"], v["release"])
+	rel, _, err := s.core.Apps.GetRelease(r.Context(), identity(r), v["app"], v["release"])
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (s *Server) listReleaseStatuses(w http.ResponseWriter, r *http.Request) err
 
 func (s *Server) getReleaseStatus(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	st, releaseID, err := s.core.GetReleaseStatus(r.Context(), identity(r), v["app"], v["release"], v["status"])
+	st, releaseID, err := s.core.Apps.GetReleaseStatus(r.Context(), identity(r), v["app"], v["release"], v["status"])
 	if err != nil {
 		return err
 	}

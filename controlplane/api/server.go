@@ -55,7 +55,7 @@ type Options struct {
 
 // Server is the HTTP face of the control plane.
 type Server struct {
-	core    *core.Service
+	core    *core.Core
 	log     *slog.Logger
 	opts    Options
 	router  *mux.Router
@@ -67,7 +67,7 @@ type Server struct {
 }
 
 // New builds the router with every dialect's routes.
-func New(svc *core.Service, opts Options) *Server {
+func New(svc *core.Core, opts Options) *Server {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -179,7 +179,7 @@ func (s *Server) authenticateUser(r *http.Request, rt *Route) (*http.Request, er
 	if token == "" && rt.lainEnvelope {
 		token = strings.TrimSpace(r.Header.Get("access-token"))
 	}
-	id, err := s.core.Authenticate(r.Context(), token)
+	id, err := s.core.Identity.Authenticate(r.Context(), token)
 	if err != nil {
 		return r, err
 	}

@@ -52,7 +52,7 @@ func stackProject(r *http.Request) *domain.StackProject {
 
 // authenticateProject resolves the X-API-Key of a stack project route.
 func (s *Server) authenticateProject(r *http.Request) (*http.Request, error) {
-	p, err := s.core.AuthenticateProjectKey(r.Context(), r.Header.Get("X-API-Key"))
+	p, err := s.core.Stacks.AuthenticateProjectKey(r.Context(), r.Header.Get("X-API-Key"))
 	if err != nil {
 		return r, err
 	}
@@ -122,7 +122,7 @@ func (s *Server) requestStack(w http.ResponseWriter, r *http.Request) error {
 	if maxTTL := int64(domain.MaxStackLeaseTTL / time.Second); body.TTL < 0 || body.TTL > maxTTL {
 		return domain.Invalid("ttl must be a number of seconds from 1 to %d, or 0 for the default", maxTTL)
 	}
-	lease, err := s.core.RequestStack(r.Context(), stackProject(r), core.LeaseRequest{
+	lease, err := s.core.Stacks.RequestStack(r.Context(), stackProject(r), core.LeaseRequest{
 		Branch:         body.Branch,
 		TTL:            time.Duration(body.TTL) * time.Second,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
@@ -147,7 +147,7 @@ func (s *Server) setLastDeployedCommit(w http.ResponseWriter, r *http.Request) e
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	st, err := s.core.SetLastDeployedCommit(r.Context(), stackProject(r), body.StackName, body.LastDeployedCommit)
+	st, err := s.core.Stacks.SetLastDeployedCommit(r.Context(), stackProject(r), body.StackName, body.LastDeployedCommit)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *Server) releaseStack(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	st, err := s.core.ReleaseStack(r.Context(), stackProject(r), body.StackName, body.LeaseID)
+	st, err := s.core.Stacks.ReleaseStack(r.Context(), stackProject(r), body.StackName, body.LeaseID)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *Server) deleteLastStack(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalJSON(r, &body); err != nil {
 		return err
 	}
-	st, err := s.core.DeleteLastStack(r.Context(), stackProject(r), body.Force)
+	st, err := s.core.Stacks.DeleteLastStack(r.Context(), stackProject(r), body.Force)
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	stacks, next, err := s.core.ListStacks(r.Context(), stackProject(r), page)
+	stacks, next, err := s.core.Stacks.ListStacks(r.Context(), stackProject(r), page)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request) error {
 // project key may release any stack anyway, and a tool that keeps a lease
 // (Terraform) needs to know whether it still holds it.
 func (s *Server) getStack(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.core.Stack(r.Context(), stackProject(r), mux.Vars(r)["stackName"])
+	st, err := s.core.Stacks.Stack(r.Context(), stackProject(r), mux.Vars(r)["stackName"])
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (s *Server) updateOwnProject(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	p, err := s.core.UpdateStackProject(r.Context(), stackProject(r), core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
+	p, err := s.core.Stacks.UpdateStackProject(r.Context(), stackProject(r), core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	key, p, err := s.core.CreateStackProject(r.Context(), identity(r), core.NewStackProject{
+	key, p, err := s.core.Stacks.CreateStackProject(r.Context(), identity(r), core.NewStackProject{
 		Name: body.Name, Prefix: body.Prefix, Team: body.Team, InitialCommit: body.InitialCommit,
 	})
 	if err != nil {
@@ -298,7 +298,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	projects, next, err := s.core.ListStackProjects(r.Context(), identity(r), page)
+	projects, next, err := s.core.Stacks.ListStackProjects(r.Context(), identity(r), page)
 	if err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.core.StackProject(r.Context(), identity(r), mux.Vars(r)["name"])
+	p, err := s.core.Stacks.StackProject(r.Context(), identity(r), mux.Vars(r)["name"])
 	if err != nil {
 		return err
 	}
@@ -325,7 +325,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
-	p, err := s.core.UpdateStackProjectByName(r.Context(), identity(r), mux.Vars(r)["name"], core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
+	p, err := s.core.Stacks.UpdateStackProjectByName(r.Context(), identity(r), mux.Vars(r)["name"], core.StackProjectUpdate{Prefix: body.Prefix, InitialCommit: body.InitialCommit})
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.DeleteStackProject(r.Context(), identity(r), mux.Vars(r)["name"]); err != nil {
+	if err := s.core.Stacks.DeleteStackProject(r.Context(), identity(r), mux.Vars(r)["name"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -342,7 +342,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) rotateProjectKey(w http.ResponseWriter, r *http.Request) error {
-	key, p, err := s.core.RotateStackProjectKey(r.Context(), identity(r), mux.Vars(r)["name"])
+	key, p, err := s.core.Stacks.RotateStackProjectKey(r.Context(), identity(r), mux.Vars(r)["name"])
 	if err != nil {
 		return err
 	}

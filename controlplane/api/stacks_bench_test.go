@@ -156,14 +156,16 @@ func seedStacks(b *testing.B, srv *berthtest.Server, n int) {
 	const batch = 1000
 	for from := 1; from <= n; from += batch {
 		err := st.Update(ctx, func(tx *store.Tx) error {
+			last := 0
 			for i := from; i < from+batch && i <= n; i++ {
 				at := base.Add(time.Duration(i) * time.Millisecond)
 				s := &domain.Stack{ProjectID: p.ID, Number: i, Name: p.StackName(i), Branch: fmt.Sprintf("seed-%d", i), Created: at, Modified: at}
-				if err := tx.CreateStack(s); err != nil {
+				if err := tx.CreateStack(s, int64(i)); err != nil {
 					return err
 				}
+				last = i
 			}
-			return nil
+			return tx.SetStackGen(p.ID, int64(last))
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -87,7 +87,7 @@ func (s *Server) listTsuruApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apps, next, err := s.core.ListApps(r.Context(), identity(r), "", p)
+	apps, next, err := s.core.Apps.List(r.Context(), identity(r), "", p)
 	if err != nil {
 		return err
 	}
@@ -118,9 +118,9 @@ func (s *Server) createTsuruApp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Platform == "" {
-		return domain.Invalid("platform is required: one of %v", s.core.Platforms())
+		return domain.Invalid("platform is required: one of %v", s.core.Apps.Platforms())
 	}
-	a, err := s.core.CreateApp(r.Context(), identity(r), core.NewApp{Name: req.Name, Platform: req.Platform, TeamOwner: req.TeamOwner})
+	a, err := s.core.Apps.Create(r.Context(), identity(r), core.NewApp{Name: req.Name, Platform: req.Platform, TeamOwner: req.TeamOwner})
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Server) createTsuruApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getTsuruApp(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.core.GetApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, err := s.core.Apps.Get(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (s *Server) getTsuruApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTsuruApp(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.DeleteApp(r.Context(), identity(r), mux.Vars(r)["app"]); err != nil {
+	if err := s.core.Apps.Delete(r.Context(), identity(r), mux.Vars(r)["app"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -146,7 +146,7 @@ func (s *Server) deleteTsuruApp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) restartTsuruApp(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.core.RestartApp(r.Context(), identity(r), mux.Vars(r)["app"])
+	a, err := s.core.Apps.Restart(r.Context(), identity(r), mux.Vars(r)["app"])
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (s *Server) getEnv(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vars, err := s.core.Env(r.Context(), identity(r), mux.Vars(r)["app"], r.URL.Query()["env"])
+	vars, err := s.core.Apps.Env(r.Context(), identity(r), mux.Vars(r)["app"], r.URL.Query()["env"])
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (s *Server) setEnv(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return domain.Invalid("invalid JSON body: expected an array of variables or an object of names to values")
 	}
-	env, err := s.core.SetEnv(r.Context(), identity(r), mux.Vars(r)["app"], vars)
+	env, err := s.core.Apps.SetEnv(r.Context(), identity(r), mux.Vars(r)["app"], vars)
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (s *Server) unsetEnv(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	names = append(names, fromBody...)
-	env, err := s.core.UnsetEnv(r.Context(), identity(r), mux.Vars(r)["app"], names)
+	env, err := s.core.Apps.UnsetEnv(r.Context(), identity(r), mux.Vars(r)["app"], names)
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func (s *Server) swap(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.core.Swap(r.Context(), identity(r), q.Get("app1"), q.Get("app2"), force); err != nil {
+	if err := s.core.Apps.Swap(r.Context(), identity(r), q.Get("app1"), q.Get("app2"), force); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -286,7 +286,7 @@ type quota struct {
 }
 
 func (s *Server) getQuota(w http.ResponseWriter, r *http.Request) error {
-	limit, available, err := s.core.Quota(r.Context(), identity(r), mux.Vars(r)["user"])
+	limit, available, err := s.core.Identity.Quota(r.Context(), identity(r), mux.Vars(r)["user"])
 	if err != nil {
 		return err
 	}
@@ -306,7 +306,7 @@ func (s *Server) setQuota(w http.ResponseWriter, r *http.Request) error {
 	if req.Limit == nil {
 		return domain.Invalid("limit is required: the number of apps the user may own, -1 for unlimited")
 	}
-	u, err := s.core.SetQuota(r.Context(), identity(r), mux.Vars(r)["user"], *req.Limit)
+	u, err := s.core.Identity.SetQuota(r.Context(), identity(r), mux.Vars(r)["user"], *req.Limit)
 	if err != nil {
 		return err
 	}
@@ -334,12 +334,19 @@ func (s *Server) listHealers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// healerReport is what a healer run answers.
+type healerReport struct {
+	Healer  string   `json:"healer"`
+	Healed  int      `json:"healed"`
+	Details []string `json:"details"`
+}
+
 func (s *Server) runHealer(w http.ResponseWriter, r *http.Request) error {
 	rep, err := s.core.RunHealer(r.Context(), identity(r), mux.Vars(r)["healer"])
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSON(w, http.StatusOK, healerReport{Healer: rep.Healer, Healed: rep.Healed, Details: nonNil(rep.Details)})
 	return nil
 }
 
@@ -352,7 +359,7 @@ func (s *Server) listPlatforms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, next, err := pageSlice(s.core.Platforms(), p, func(name string) string { return name })
+	page, next, err := pageSlice(s.core.Apps.Platforms(), p, func(name string) string { return name })
 	if err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svc, err := s.core.CreateService(r.Context(), identity(r), m)
+	svc, err := s.core.Services.CreateService(r.Context(), identity(r), m)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	svc, err := s.core.UpdateService(r.Context(), identity(r), m)
+	svc, err := s.core.Services.UpdateService(r.Context(), identity(r), m)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getServiceManifest(w http.ResponseWriter, r *http.Request) error {
-	svc, err := s.core.ServiceManifestOf(r.Context(), identity(r), mux.Vars(r)["service"])
+	svc, err := s.core.Services.ServiceManifestOf(r.Context(), identity(r), mux.Vars(r)["service"])
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := s.core.ListServices(r.Context(), identity(r), p)
+	list, next, err := s.core.Services.ListServices(r.Context(), identity(r), p)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *Server) listServiceInstances(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	list, next, err := s.core.ListServiceInstances(r.Context(), identity(r), p)
+	list, next, err := s.core.Services.ListServiceInstances(r.Context(), identity(r), p)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	insts, next, err := s.core.InstancesOfService(r.Context(), identity(r), mux.Vars(r)["service"], p)
+	insts, next, err := s.core.Services.InstancesOfService(r.Context(), identity(r), mux.Vars(r)["service"], p)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.DeleteService(r.Context(), identity(r), mux.Vars(r)["service"]); err != nil {
+	if err := s.core.Services.DeleteService(r.Context(), identity(r), mux.Vars(r)["service"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -216,7 +216,7 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getServiceDoc(w http.ResponseWriter, r *http.Request) error {
-	doc, err := s.core.ServiceDoc(r.Context(), identity(r), mux.Vars(r)["service"])
+	doc, err := s.core.Services.ServiceDoc(r.Context(), identity(r), mux.Vars(r)["service"])
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (s *Server) setServiceDoc(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.core.SetServiceDoc(r.Context(), identity(r), mux.Vars(r)["service"], string(doc)); err != nil {
+	if err := s.core.Services.SetServiceDoc(r.Context(), identity(r), mux.Vars(r)["service"], string(doc)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -238,7 +238,7 @@ func (s *Server) setServiceDoc(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) grantService(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	if err := s.core.GrantService(r.Context(), identity(r), v["service"], v["team"]); err != nil {
+	if err := s.core.Services.GrantService(r.Context(), identity(r), v["service"], v["team"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -247,7 +247,7 @@ func (s *Server) grantService(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) revokeService(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	if err := s.core.RevokeService(r.Context(), identity(r), v["service"], v["team"]); err != nil {
+	if err := s.core.Services.RevokeService(r.Context(), identity(r), v["service"], v["team"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -278,7 +278,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	inst, err := s.core.CreateInstance(r.Context(), identity(r), core.NewInstance{Name: req.Name, Service: req.ServiceName, Owner: req.Owner})
+	inst, err := s.core.Services.CreateInstance(r.Context(), identity(r), core.NewInstance{Name: req.Name, Service: req.ServiceName, Owner: req.Owner})
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
-	inst, err := s.core.Instance(r.Context(), identity(r), mux.Vars(r)["instance"])
+	inst, err := s.core.Services.Instance(r.Context(), identity(r), mux.Vars(r)["instance"])
 	if err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) error {
-	if err := s.core.DeleteInstance(r.Context(), identity(r), mux.Vars(r)["instance"]); err != nil {
+	if err := s.core.Services.DeleteInstance(r.Context(), identity(r), mux.Vars(r)["instance"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -310,7 +310,7 @@ type instanceStatus struct {
 }
 
 func (s *Server) instanceStatus(w http.ResponseWriter, r *http.Request) error {
-	inst, status, err := s.core.InstanceStatus(r.Context(), identity(r), mux.Vars(r)["instance"])
+	inst, status, err := s.core.Services.InstanceStatus(r.Context(), identity(r), mux.Vars(r)["instance"])
 	if err != nil {
 		return err
 	}
@@ -320,7 +320,7 @@ func (s *Server) instanceStatus(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) bindInstance(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	vars, err := s.core.Bind(r.Context(), identity(r), v["service"], v["instance"], v["app"])
+	vars, err := s.core.Services.Bind(r.Context(), identity(r), v["service"], v["instance"], v["app"])
 	if err != nil {
 		return err
 	}
@@ -330,7 +330,7 @@ func (s *Server) bindInstance(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) unbindInstance(w http.ResponseWriter, r *http.Request) error {
 	v := mux.Vars(r)
-	if err := s.core.Unbind(r.Context(), identity(r), v["service"], v["instance"], v["app"]); err != nil {
+	if err := s.core.Services.Unbind(r.Context(), identity(r), v["service"], v["instance"], v["app"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

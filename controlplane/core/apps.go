@@ -11,6 +11,17 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
+// Apps is the apps-and-config area: apps of every dialect, their config
+// vars, releases and release statuses, swap and restart.
+type Apps struct {
+	deps
+	busy *busyMarks
+	// services unbinds a deleted app's service instances at their brokers.
+	services *Services
+	// envKey keys the digests of private config vars.
+	envKey []byte
+}
+
 // canAccessApp: admins, members of a team the app belongs to, and the app's
 // lain maintainers may read and change an app.
 func canAccessApp(id *domain.Identity, a *domain.App) bool {
@@ -27,7 +38,7 @@ func canAccessApp(id *domain.Identity, a *domain.App) bool {
 
 // appForRead loads an app by name or id and checks that the caller may see
 // it.
-func (s *Service) appForRead(tx *store.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+func appForRead(tx *store.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	a, err := appByNameOrID(tx, nameOrID)
 	if err != nil {
 		return nil, err
@@ -48,9 +59,9 @@ func appByNameOrID(tx *store.Tx, nameOrID string) (*domain.App, error) {
 	return tx.App(nameOrID)
 }
 
-// ListApps returns one page of the apps the caller may see (every app for
+// List returns one page of the apps the caller may see (every app for
 // admins), ordered by name, optionally only those of one type.
-func (s *Service) ListApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p store.Page) ([]domain.App, string, error) {
+func (s *Apps) List(ctx context.Context, id *domain.Identity, appType domain.AppType, p domain.Page) ([]domain.App, string, error) {
 	f := store.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
 	var apps []domain.App
 	var next string
@@ -61,11 +72,11 @@ func (s *Service) ListApps(ctx context.Context, id *domain.Identity, appType dom
 	return apps, next, err
 }
 
-// GetApp returns an app, by name or id, that the caller may see.
-func (s *Service) GetApp(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
+// Get returns an app, by name or id, that the caller may see.
+func (s *Apps) Get(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		a, err = s.appForRead(tx, id, nameOrID)
+		a, err = appForRead(tx, id, nameOrID)
 		return err
 	})
 	return a, err
@@ -81,10 +92,10 @@ type NewApp struct {
 	Meta        *domain.AppMeta
 }
 
-// CreateApp creates an app owned by one of the caller's teams. teamOwner may
+// Create creates an app owned by one of the caller's teams. teamOwner may
 // be empty when the caller belongs to exactly one team. The app counts
 // against the caller's quota.
-func (s *Service) CreateApp(ctx context.Context, id *domain.Identity, n NewApp) (*domain.App, error) {
+func (s *Apps) Create(ctx context.Context, id *domain.Identity, n NewApp) (*domain.App, error) {
 	if err := domain.ValidateAppName(n.Name); err != nil {
 		return nil, err
 	}
@@ -98,7 +109,7 @@ func (s *Service) CreateApp(ctx context.Context, id *domain.Identity, n NewApp) 
 
 // createAppTx creates an app inside a transaction; the name is not checked
 // against the user-facing rule (resource instances have dotted names).
-func (s *Service) createAppTx(tx *store.Tx, id *domain.Identity, n NewApp) (*domain.App, error) {
+func (s *Apps) createAppTx(tx *store.Tx, id *domain.Identity, n NewApp) (*domain.App, error) {
 	if n.Type == "" {
 		n.Type = domain.AppTypeApp
 	}
@@ -172,39 +183,4 @@ func pickTeamOwner(id *domain.Identity, teamOwner string) (string, error) {
 	default:
 		return "", domain.Invalid("user %q is a member of several teams: set teamOwner to one of %v", id.Email(), id.Teams)
 	}
-}
-
-// appDeleteHooks remove what refers to an app (couplings, bindings) in the
-// transaction that deletes it. Areas register them in init.
-var appDeleteHooks []func(s *Service, tx *store.Tx, a *domain.App) error
-
-// deleteAppTx removes an app, its releases and everything that refers to
-// it, and gives the creator its quota back.
-func (s *Service) deleteAppTx(tx *store.Tx, a *domain.App) error {
-	for _, hook := range appDeleteHooks {
-		if err := hook(s, tx, a); err != nil {
-			return err
-		}
-	}
-	if u, err := tx.User(a.Owner); err == nil {
-		if u.QuotaInUse > 0 {
-			u.QuotaInUse--
-		}
-		if err := tx.PutUser(u); err != nil {
-			return err
-		}
-	} else if !isNotFound(err) {
-		return err
-	}
-	return tx.DeleteApp(a)
-}
-
-func init() {
-	teamInUseChecks = append(teamInUseChecks, func(tx *store.Tx, team string) (string, error) {
-		apps, _, err := tx.ListApps(store.AppFilter{Teams: []string{team}}, store.Page{Limit: 1})
-		if err != nil || len(apps) == 0 {
-			return "", err
-		}
-		return fmt.Sprintf("it has access to apps (%s, ...); remove them or revoke the team's access first", apps[0].Name), nil
-	})
 }

@@ -22,13 +22,20 @@ const (
 	appTokenPrefix    = "berth_"
 )
 
+// Identity is the identity area: users, teams, sessions and app tokens,
+// quotas, and the first start's admin.
+type Identity struct {
+	deps
+	signingKey []byte
+}
+
 type sessionClaims struct {
 	Long bool `json:"long,omitempty"`
 	jwt.RegisteredClaims
 }
 
 // issueSession signs a session token for email.
-func (s *Service) issueSession(email string, long bool) (string, time.Time, error) {
+func (s *Identity) issueSession(email string, long bool) (string, time.Time, error) {
 	now := s.now()
 	ttl := s.cfg.SessionTTL
 	if long {
@@ -59,7 +66,7 @@ func hashToken(secret string) []byte {
 }
 
 // Authenticate resolves a bearer credential: a session JWT or an app token.
-func (s *Service) Authenticate(ctx context.Context, credential string) (*domain.Identity, error) {
+func (s *Identity) Authenticate(ctx context.Context, credential string) (*domain.Identity, error) {
 	if credential == "" {
 		return nil, domain.Unauthorized("missing credential: send Authorization: bearer <token>")
 	}
@@ -69,7 +76,7 @@ func (s *Service) Authenticate(ctx context.Context, credential string) (*domain.
 	return s.authenticateAppToken(ctx, credential)
 }
 
-func (s *Service) authenticateSession(ctx context.Context, credential string) (*domain.Identity, error) {
+func (s *Identity) authenticateSession(ctx context.Context, credential string) (*domain.Identity, error) {
 	var claims sessionClaims
 	_, err := jwt.ParseWithClaims(credential, &claims, func(*jwt.Token) (any, error) { return s.signingKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -97,7 +104,7 @@ func (s *Service) authenticateSession(ctx context.Context, credential string) (*
 	return id, nil
 }
 
-func (s *Service) authenticateAppToken(ctx context.Context, credential string) (*domain.Identity, error) {
+func (s *Identity) authenticateAppToken(ctx context.Context, credential string) (*domain.Identity, error) {
 	hash := hashToken(credential)
 	var id *domain.Identity
 	err := s.store.View(ctx, func(tx *store.Tx) error {
@@ -120,7 +127,7 @@ func (s *Service) authenticateAppToken(ctx context.Context, credential string) (
 	return id, nil
 }
 
-func (s *Service) loadIdentity(tx *store.Tx, id *domain.Identity, email string) error {
+func (s *Identity) loadIdentity(tx *store.Tx, id *domain.Identity, email string) error {
 	u, err := tx.User(email)
 	if errors.Is(err, domain.ErrNotFound) {
 		return errBadCredential
@@ -137,7 +144,7 @@ func (s *Service) loadIdentity(tx *store.Tx, id *domain.Identity, email string) 
 }
 
 // Logout revokes the credential the caller presented.
-func (s *Service) Logout(ctx context.Context, id *domain.Identity) error {
+func (s *Identity) Logout(ctx context.Context, id *domain.Identity) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		if id.TokenKind == tokenKindSession {
 			return tx.RevokeSession(id.TokenID, id.ExpiresAt)

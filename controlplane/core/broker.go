@@ -51,7 +51,7 @@ type broker struct {
 	timeout time.Duration
 }
 
-func (s *Service) broker(svc *domain.Service) *broker {
+func (s *Services) broker(svc *domain.Service) *broker {
 	return &broker{svc: svc, timeout: s.cfg.BrokerTimeout}
 }
 

@@ -22,7 +22,7 @@ type NewCoupling struct {
 
 // CreateCoupling adds an app the caller may change to a pipeline at a
 // stage. An app is in at most one pipeline.
-func (s *Service) CreateCoupling(ctx context.Context, id *domain.Identity, n NewCoupling) (*domain.Coupling, error) {
+func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n NewCoupling) (*domain.Coupling, error) {
 	if n.App == "" || n.Pipeline == "" || n.Stage == "" {
 		return nil, domain.Invalid("app, pipeline and stage are required")
 	}
@@ -40,7 +40,7 @@ func (s *Service) CreateCoupling(ctx context.Context, id *domain.Identity, n New
 		if err != nil {
 			return err
 		}
-		a, err := s.appForRead(tx, id, n.App)
+		a, err := appForRead(tx, id, n.App)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *Service) CreateCoupling(ctx context.Context, id *domain.Identity, n New
 }
 
 // ListCouplings returns one page of every coupling.
-func (s *Service) ListCouplings(ctx context.Context, p store.Page) ([]domain.Coupling, string, error) {
+func (s *Pipelines) ListCouplings(ctx context.Context, p domain.Page) ([]domain.Coupling, string, error) {
 	var out []domain.Coupling
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -83,7 +83,7 @@ func (s *Service) ListCouplings(ctx context.Context, p store.Page) ([]domain.Cou
 }
 
 // PipelineCouplings returns one page of a pipeline's couplings, by stage.
-func (s *Service) PipelineCouplings(ctx context.Context, pipelineRef string, p store.Page) ([]domain.Coupling, string, error) {
+func (s *Pipelines) PipelineCouplings(ctx context.Context, pipelineRef string, p domain.Page) ([]domain.Coupling, string, error) {
 	var out []domain.Coupling
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
@@ -98,10 +98,10 @@ func (s *Service) PipelineCouplings(ctx context.Context, pipelineRef string, p s
 }
 
 // AppCoupling returns the coupling of an app the caller may see.
-func (s *Service) AppCoupling(ctx context.Context, id *domain.Identity, appRef string) (*domain.Coupling, error) {
+func (s *Pipelines) AppCoupling(ctx context.Context, id *domain.Identity, appRef string) (*domain.Coupling, error) {
 	var c *domain.Coupling
 	err := s.store.View(ctx, func(tx *store.Tx) error {
-		a, err := s.appForRead(tx, id, appRef)
+		a, err := appForRead(tx, id, appRef)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (s *Service) AppCoupling(ctx context.Context, id *domain.Identity, appRef s
 }
 
 // GetCoupling returns a coupling by id.
-func (s *Service) GetCoupling(ctx context.Context, couplingID string) (*domain.Coupling, error) {
+func (s *Pipelines) GetCoupling(ctx context.Context, couplingID string) (*domain.Coupling, error) {
 	var c *domain.Coupling
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		c, err = tx.Coupling(couplingID)
@@ -126,7 +126,7 @@ func (s *Service) GetCoupling(ctx context.Context, couplingID string) (*domain.C
 // UpdateCoupling replaces the required status checks of a coupling of an
 // app the caller may change. Dropping a required context loosens the gate:
 // only an admin may.
-func (s *Service) UpdateCoupling(ctx context.Context, id *domain.Identity, couplingID string, contexts []string) (*domain.Coupling, error) {
+func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, couplingID string, contexts []string) (*domain.Coupling, error) {
 	for _, c := range contexts {
 		if err := domain.ValidateStatusContext(c); err != nil {
 			return nil, err
@@ -159,7 +159,7 @@ func (s *Service) UpdateCoupling(ctx context.Context, id *domain.Identity, coupl
 
 // DeleteCoupling removes an app from its pipeline. That removes the gate
 // on its stage, so only an admin may.
-func (s *Service) DeleteCoupling(ctx context.Context, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
+func (s *Pipelines) DeleteCoupling(ctx context.Context, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
 	var c *domain.Coupling
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		if c, err = s.couplingForChange(tx, id, couplingID); err != nil {
@@ -174,7 +174,7 @@ func (s *Service) DeleteCoupling(ctx context.Context, id *domain.Identity, coupl
 }
 
 // couplingForChange loads a coupling whose app the caller may change.
-func (s *Service) couplingForChange(tx *store.Tx, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
+func (s *Pipelines) couplingForChange(tx *store.Tx, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
 	c, err := tx.Coupling(couplingID)
 	if err != nil {
 		return nil, err
@@ -187,20 +187,4 @@ func (s *Service) couplingForChange(tx *store.Tx, id *domain.Identity, couplingI
 		return nil, forbidden(id, fmt.Sprintf("change the coupling of app %q", a.Name))
 	}
 	return c, nil
-}
-
-func init() {
-	// A deleted app leaves its pipeline, and the status contexts its
-	// releases carried stop counting for the pipeline.
-	appDeleteHooks = append(appDeleteHooks, func(_ *Service, tx *store.Tx, a *domain.App) error {
-		switch c, err := tx.CouplingOfApp(a.ID); {
-		case err == nil:
-			if err := tx.DeleteCoupling(c); err != nil {
-				return err
-			}
-		case !isNotFound(err):
-			return err
-		}
-		return tx.DeleteStatusContexts(a.ID)
-	})
 }

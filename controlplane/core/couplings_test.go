@@ -14,41 +14,40 @@ import (
 func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
 	ctx := context.Background()
 	st := memStore(t)
-	t.Cleanup(func() { _ = st.Close() })
 	s, err := New(ctx, st, Config{BcryptCost: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.CreateUser(ctx, "ana@example.com", "secret1")
+	u, err := s.Identity.CreateUser(ctx, "ana@example.com", "secret1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := &domain.Identity{User: u}
-	if _, err := s.CreateTeam(ctx, id, "devs"); err != nil {
+	if _, err := s.Identity.CreateTeam(ctx, id, "devs"); err != nil {
 		t.Fatal(err)
 	}
 	id.Teams = []string{"devs"}
 	for _, name := range []string{"web-dev", "web-stg"} {
-		if _, err := s.CreateApp(ctx, id, NewApp{Name: name}); err != nil {
+		if _, err := s.Apps.Create(ctx, id, NewApp{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.CreatePipeline(ctx, "web"); err != nil {
+	if _, err := s.Pipelines.Create(ctx, "web"); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := s.CreateCoupling(ctx, id, NewCoupling{App: "web-dev", Pipeline: "web", Stage: domain.StageDevelopment})
+	dev, err := s.Pipelines.CreateCoupling(ctx, id, NewCoupling{App: "web-dev", Pipeline: "web", Stage: domain.StageDevelopment})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateCoupling(ctx, id, NewCoupling{App: "web-stg", Pipeline: "web", Stage: domain.StageStaging}); err != nil {
+	if _, err := s.Pipelines.CreateCoupling(ctx, id, NewCoupling{App: "web-stg", Pipeline: "web", Stage: domain.StageStaging}); err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := s.CreateRelease(ctx, id, "web-dev", NewRelease{Image: "registry/web:1"})
+	r, _, err := s.Apps.CreateRelease(ctx, id, "web-dev", NewRelease{Image: "registry/web:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	success := domain.StatusSuccess
-	if _, _, err := s.CreateReleaseStatus(ctx, id, "web-dev", r.ID, domain.ReleaseStatusInput{Context: "ci/unit-tests", State: &success}); err != nil {
+	if _, _, err := s.Apps.CreateReleaseStatus(ctx, id, "web-dev", r.ID, domain.ReleaseStatusInput{Context: "ci/unit-tests", State: &success}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -57,20 +56,20 @@ func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return s.deleteAppTx(tx, a)
+		return deleteAppTx(tx, a)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	if _, err := s.GetCoupling(ctx, dev.ID); !isNotFound(err) {
+	if _, err := s.Pipelines.GetCoupling(ctx, dev.ID); !isNotFound(err) {
 		t.Fatalf("coupling of the deleted app: %v", err)
 	}
-	couplings, _, err := s.PipelineCouplings(ctx, "web", store.Page{})
+	couplings, _, err := s.Pipelines.PipelineCouplings(ctx, "web", domain.Page{})
 	if err != nil || len(couplings) != 1 || couplings[0].AppName != "web-stg" {
 		t.Fatalf("pipeline couplings: %+v %v", couplings, err)
 	}
-	seen, err := s.PipelineStatuses(ctx, "web")
+	seen, err := s.Pipelines.PipelineStatuses(ctx, "web")
 	if err != nil || len(seen) != 0 {
 		t.Fatalf("status contexts of the deleted app: %+v %v", seen, err)
 	}

@@ -3,12 +3,12 @@ package core
 import (
 	"cmp"
 	"context"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
@@ -28,19 +28,16 @@ type EnvView struct {
 
 // Env returns an app's config vars ordered by name, only those named when
 // names is not empty. Private values are masked except for admins.
-func (s *Service) Env(ctx context.Context, id *domain.Identity, app string, names []string) ([]EnvView, error) {
-	a, err := s.GetApp(ctx, id, app)
+func (s *Apps) Env(ctx context.Context, id *domain.Identity, app string, names []string) ([]EnvView, error) {
+	a, err := s.Get(ctx, id, app)
 	if err != nil {
 		return nil, err
 	}
 	return s.visibleEnv(id, a, names)
 }
 
-func (s *Service) visibleEnv(id *domain.Identity, a *domain.App, names []string) ([]EnvView, error) {
-	key, err := s.envDigestKey()
-	if err != nil {
-		return nil, err
-	}
+func (s *Apps) visibleEnv(id *domain.Identity, a *domain.App, names []string) ([]EnvView, error) {
+	key := s.envKey
 	out := make([]EnvView, 0, len(a.Env))
 	for _, v := range a.Env {
 		if len(names) > 0 && !slices.Contains(names, v.Name) {
@@ -59,13 +56,6 @@ func (s *Service) visibleEnv(id *domain.Identity, a *domain.App, names []string)
 	return out, nil
 }
 
-// envDigestKey derives the key of private var digests from the server's
-// signing key, so that it lives as long as the store and is never the key
-// sessions are signed with.
-func (s *Service) envDigestKey() ([]byte, error) {
-	return hkdf.Key(sha256.New, s.signingKey, nil, "berth env digest v1", sha256.Size)
-}
-
 // envDigest is HMAC-SHA256 over the app's id, the var's name and its value.
 // Keyed, so a digest cannot be checked against guesses away from the
 // server; bound to app and name, so equal secrets do not look equal across
@@ -80,7 +70,7 @@ func envDigest(key []byte, appID string, v domain.EnvVar) string {
 // SetEnv sets config vars of an app and returns its env as Env shows it. A
 // var a service binding exported, and TSURU_SERVICES, belong to the binding:
 // setting one is a conflict. The config version moves when anything changed.
-func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, vars []domain.EnvVar) ([]EnvView, error) {
+func (s *Apps) SetEnv(ctx context.Context, id *domain.Identity, app string, vars []domain.EnvVar) ([]EnvView, error) {
 	if len(vars) == 0 {
 		return nil, domain.Invalid("no environment variables given")
 	}
@@ -96,7 +86,7 @@ func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, v
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, app); err != nil {
+		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
 		if a.Env == nil {
@@ -112,7 +102,7 @@ func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, v
 		if maps.Equal(before, a.Env) {
 			return nil
 		}
-		return s.putConfigChange(tx, a)
+		return putConfigChange(tx, a, s.now().UTC())
 	})
 	if err != nil {
 		return nil, err
@@ -122,7 +112,7 @@ func (s *Service) SetEnv(ctx context.Context, id *domain.Identity, app string, v
 
 // UnsetEnv removes config vars of an app; names it does not have are
 // ignored, so a retried call succeeds. Vars a binding owns are a conflict.
-func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string, names []string) ([]EnvView, error) {
+func (s *Apps) UnsetEnv(ctx context.Context, id *domain.Identity, app string, names []string) ([]EnvView, error) {
 	if len(names) == 0 {
 		return nil, domain.Invalid("no environment variable names given")
 	}
@@ -133,7 +123,7 @@ func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string,
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, app); err != nil {
+		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
 		changed := false
@@ -149,7 +139,7 @@ func (s *Service) UnsetEnv(ctx context.Context, id *domain.Identity, app string,
 		if !changed {
 			return nil
 		}
-		return s.putConfigChange(tx, a)
+		return putConfigChange(tx, a, s.now().UTC())
 	})
 	if err != nil {
 		return nil, err
@@ -170,8 +160,8 @@ func checkUserOwned(a *domain.App, name string) error {
 
 // putConfigChange saves an app whose env changed: the config version moves,
 // so the next release snapshots a new config.
-func (s *Service) putConfigChange(tx *store.Tx, a *domain.App) error {
+func putConfigChange(tx *store.Tx, a *domain.App, now time.Time) error {
 	a.ConfigVersion++
-	a.UpdatedAt = s.now().UTC()
+	a.UpdatedAt = now
 	return tx.PutApp(a)
 }

@@ -1,8 +1,6 @@
 package core
 
-import (
-	"context"
-)
+import "context"
 
 // Gauge is one number about the control plane's state, for /metrics.
 type Gauge struct {
@@ -11,16 +9,14 @@ type Gauge struct {
 	Value float64
 }
 
-// gaugeSources count entities by state; areas register them in init. A
-// source runs at every scrape, so it must be cheap: read an in-memory
-// index or counter, never scan the store.
-var gaugeSources []func(ctx context.Context, s *Service) ([]Gauge, error)
-
-// Gauges reads every registered gauge.
-func (s *Service) Gauges(ctx context.Context) ([]Gauge, error) {
+// Gauges reads every gauge. They come from the store (counters kept in the
+// transactions that change what they count, or an index checked against a
+// stored generation), so every replica reports the same numbers; none is a
+// scan of the store.
+func (c *Core) Gauges(ctx context.Context) ([]Gauge, error) {
 	var out []Gauge
-	for _, src := range gaugeSources {
-		g, err := src(ctx, s)
+	for _, src := range c.gauges {
+		g, err := src(ctx)
 		if err != nil {
 			return out, err
 		}
@@ -29,13 +25,5 @@ func (s *Service) Gauges(ctx context.Context) ([]Gauge, error) {
 	return out, nil
 }
 
-// sizer is implemented by stores that know their size on disk.
-type sizer interface{ Size() (lsm, vlog int64) }
-
 // StoreSize returns the size of the store on disk (0 when unknown).
-func (s *Service) StoreSize() (lsm, vlog int64) {
-	if z, ok := s.store.(sizer); ok {
-		return z.Size()
-	}
-	return 0, 0
-}
+func (c *Core) StoreSize() (lsm, vlog int64) { return c.store.Size() }

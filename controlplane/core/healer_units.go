@@ -12,28 +12,16 @@ import (
 // healerPageSize is how many apps a healer reads per transaction.
 const healerPageSize = 500
 
-// maxHealerDetails caps the lines of a healer report; Healed still counts
-// everything.
-const maxHealerDetails = 1000
-
-func init() {
-	registerHealer(Healer{
-		Name:        "units",
-		Description: "puts every unit in state error back to started",
-		Run:         (*Service).healUnits,
-	})
-}
-
 // healUnits restarts the units in error of every app, one app per
 // transaction so that a large store is never held in one.
-func (s *Service) healUnits(ctx context.Context) (HealerReport, error) {
+func (s *Apps) healUnits(ctx context.Context) (HealerReport, error) {
 	var rep HealerReport
 	after := ""
 	for {
 		var page []domain.App
 		var next string
 		err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-			page, next, err = tx.ListApps(store.AppFilter{All: true}, store.Page{After: after, Limit: healerPageSize})
+			page, next, err = tx.ListApps(store.AppFilter{All: true}, domain.Page{After: after, Limit: healerPageSize})
 			return err
 		})
 		if err != nil {
@@ -47,11 +35,8 @@ func (s *Service) healUnits(ctx context.Context) (HealerReport, error) {
 			if err != nil {
 				return rep, err
 			}
-			rep.Healed += len(healed)
 			for _, u := range healed {
-				if len(rep.Details) < maxHealerDetails {
-					rep.Details = append(rep.Details, fmt.Sprintf("unit %s of app %s: error -> started", u, a.Name))
-				}
+				rep.add(fmt.Sprintf("unit %s of app %s: error -> started", u, a.Name))
 			}
 		}
 		if next == "" {
@@ -63,7 +48,7 @@ func (s *Service) healUnits(ctx context.Context) (HealerReport, error) {
 
 // restartErroredUnits puts the units of one app that are in error back to
 // started and returns their names.
-func (s *Service) restartErroredUnits(ctx context.Context, appID string) ([]string, error) {
+func (s *Apps) restartErroredUnits(ctx context.Context, appID string) ([]string, error) {
 	var healed []string
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		healed = nil

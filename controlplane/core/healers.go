@@ -8,46 +8,50 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
-// Healer is a built-in maintenance task that GET /healers/{name} runs.
+// Healer is a built-in maintenance task that an admin can run on demand
+// (tsuru's healers). The scheduler runs the same work in the background.
 type Healer struct {
 	Name        string
 	Description string
 	// Run repairs what it finds and reports what it did.
-	Run func(s *Service, ctx context.Context) (HealerReport, error)
+	Run func(ctx context.Context) (HealerReport, error)
 }
 
 // HealerReport says what a healer run changed.
 type HealerReport struct {
-	Healer  string   `json:"healer"`
-	Healed  int      `json:"healed"`
-	Details []string `json:"details"`
+	Healer  string
+	Healed  int
+	Details []string
 }
 
-// healers are registered by the areas that need them, in init.
-var healers = map[string]Healer{}
+// maxHealerDetails caps the lines of a healer report; Healed still counts
+// everything.
+const maxHealerDetails = 1000
 
-func registerHealer(h Healer) { healers[h.Name] = h }
+func (r *HealerReport) add(detail string) {
+	r.Healed++
+	if len(r.Details) < maxHealerDetails {
+		r.Details = append(r.Details, detail)
+	}
+}
 
 // Healers lists the healers by name.
-func (s *Service) Healers() []Healer {
-	out := make([]Healer, 0, len(healers))
-	for _, h := range healers {
-		out = append(out, h)
-	}
+func (c *Core) Healers() []Healer {
+	out := slices.Clone(c.healers)
 	slices.SortFunc(out, func(a, b Healer) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 
 // RunHealer runs one healer now. Only admins may.
-func (s *Service) RunHealer(ctx context.Context, id *domain.Identity, name string) (HealerReport, error) {
+func (c *Core) RunHealer(ctx context.Context, id *domain.Identity, name string) (HealerReport, error) {
 	if !id.IsAdmin() {
 		return HealerReport{}, forbidden(id, "run healers")
 	}
-	h, ok := healers[name]
-	if !ok {
+	i := slices.IndexFunc(c.healers, func(h Healer) bool { return h.Name == name })
+	if i < 0 {
 		return HealerReport{}, domain.NotFound("healer %q not found", name)
 	}
-	rep, err := h.Run(s, ctx)
+	rep, err := c.healers[i].Run(ctx)
 	rep.Healer = name
 	if rep.Details == nil {
 		rep.Details = []string{}

@@ -28,7 +28,7 @@ type NewInstance struct {
 // CreateInstance creates a service instance, at the service's broker first
 // when it has one. If recording it fails, the broker's instance is removed
 // again.
-func (s *Service) CreateInstance(ctx context.Context, id *domain.Identity, n NewInstance) (*domain.ServiceInstance, error) {
+func (s *Services) CreateInstance(ctx context.Context, id *domain.Identity, n NewInstance) (*domain.ServiceInstance, error) {
 	if err := domain.ValidateInstanceName(n.Name); err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (s *Service) CreateInstance(ctx context.Context, id *domain.Identity, n New
 	if err != nil {
 		return nil, err
 	}
-	release, err := s.busy.acquire("creating the instance", busyInstance(n.Name))
+	release, err := s.busy.acquire(ctx, "creating the instance", busyInstance(n.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func instanceForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.Se
 }
 
 // Instance returns a service instance the caller may see.
-func (s *Service) Instance(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
+func (s *Services) Instance(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
 	var inst *domain.ServiceInstance
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		inst, _, err = instanceForRead(tx, id, name)
@@ -167,7 +167,7 @@ func (s *Service) Instance(ctx context.Context, id *domain.Identity, name string
 
 // InstanceStatus asks the broker how an instance is; a static service's
 // instances are always "up".
-func (s *Service) InstanceStatus(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, string, error) {
+func (s *Services) InstanceStatus(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, string, error) {
 	var inst *domain.ServiceInstance
 	var svc *domain.Service
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -187,11 +187,11 @@ func (s *Service) InstanceStatus(ctx context.Context, id *domain.Identity, name 
 // DeleteInstance removes an unbound instance, at its broker first. If the
 // record cannot be removed afterwards, a retry finds the broker's instance
 // gone (which counts as removed) and completes.
-func (s *Service) DeleteInstance(ctx context.Context, id *domain.Identity, name string) error {
+func (s *Services) DeleteInstance(ctx context.Context, id *domain.Identity, name string) error {
 	if _, err := s.unboundInstance(ctx, id, name); err != nil {
 		return err
 	}
-	release, err := s.busy.acquire("removing the instance", busyInstance(name))
+	release, err := s.busy.acquire(ctx, "removing the instance", busyInstance(name))
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (s *Service) DeleteInstance(ctx context.Context, id *domain.Identity, name 
 	})
 }
 
-func (s *Service) unboundInstance(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
+func (s *Services) unboundInstance(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
 	var inst *domain.ServiceInstance
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		if inst, err = instanceForChange(tx, id, name); err != nil {
@@ -243,7 +243,7 @@ type bindTarget struct {
 
 // loadBindTarget loads an instance and an app the caller may both use.
 // service, when set (tsuru's later route form), must be the instance's.
-func (s *Service) loadBindTarget(ctx context.Context, id *domain.Identity, service, instance, app string) (*bindTarget, error) {
+func (s *Services) loadBindTarget(ctx context.Context, id *domain.Identity, service, instance, app string) (*bindTarget, error) {
 	var t bindTarget
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		if t.inst, err = tx.Instance(instance); err != nil {
@@ -252,7 +252,7 @@ func (s *Service) loadBindTarget(ctx context.Context, id *domain.Identity, servi
 		if service != "" && t.inst.Service != service {
 			return domain.NotFound("service instance %q not found in service %q", instance, service)
 		}
-		if t.app, err = s.appForRead(tx, id, app); err != nil {
+		if t.app, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
 		if err := checkInstanceChange(id, t.inst); err != nil {
@@ -276,7 +276,7 @@ func (s *Service) loadBindTarget(ctx context.Context, id *domain.Identity, servi
 // instance, refreshes TSURU_SERVICES, records the binding on both sides and
 // moves the config version. If that transaction fails (a var the app's
 // users set has the same name, say), the broker binding is undone.
-func (s *Service) Bind(ctx context.Context, id *domain.Identity, service, instance, app string) (map[string]string, error) {
+func (s *Services) Bind(ctx context.Context, id *domain.Identity, service, instance, app string) (map[string]string, error) {
 	t, err := s.loadBindTarget(ctx, id, service, instance, app)
 	if err != nil {
 		return nil, err
@@ -284,7 +284,7 @@ func (s *Service) Bind(ctx context.Context, id *domain.Identity, service, instan
 	if b := t.inst.Binding(t.app.Name); b != nil {
 		return b.Env, nil
 	}
-	release, err := s.busy.acquire(fmt.Sprintf("binding %q to %q", t.inst.Name, t.app.Name), busyApp(t.app.Name), busyInstance(t.inst.Name))
+	release, err := s.busy.acquire(ctx, fmt.Sprintf("binding %q to %q", t.inst.Name, t.app.Name), busyApp(t.app.Name), busyInstance(t.inst.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func (s *Service) Bind(ctx context.Context, id *domain.Identity, service, instan
 // another bound instance also exports gets that instance's value back) and
 // the binding records. If that transaction fails, the app is bound at the
 // broker again.
-func (s *Service) Unbind(ctx context.Context, id *domain.Identity, service, instance, app string) error {
+func (s *Services) Unbind(ctx context.Context, id *domain.Identity, service, instance, app string) error {
 	t, err := s.loadBindTarget(ctx, id, service, instance, app)
 	if err != nil {
 		return err
@@ -328,7 +328,7 @@ func (s *Service) Unbind(ctx context.Context, id *domain.Identity, service, inst
 	if t.inst.Binding(t.app.Name) == nil {
 		return domain.NotFound("app %q is not bound to service instance %q", t.app.Name, t.inst.Name)
 	}
-	release, err := s.busy.acquire(fmt.Sprintf("unbinding %q from %q", t.inst.Name, t.app.Name), busyApp(t.app.Name), busyInstance(t.inst.Name))
+	release, err := s.busy.acquire(ctx, fmt.Sprintf("unbinding %q from %q", t.inst.Name, t.app.Name), busyApp(t.app.Name), busyInstance(t.inst.Name))
 	if err != nil {
 		return err
 	}
@@ -337,8 +337,8 @@ func (s *Service) Unbind(ctx context.Context, id *domain.Identity, service, inst
 }
 
 // unbindAppFromInstance unbinds for DeleteApp, which holds the app busy.
-func (s *Service) unbindAppFromInstance(ctx context.Context, instance, app string) error {
-	release, err := s.busy.acquire(fmt.Sprintf("unbinding %q from %q", instance, app), busyInstance(instance))
+func (s *Services) unbindAppFromInstance(ctx context.Context, instance, app string) error {
+	release, err := s.busy.acquire(ctx, fmt.Sprintf("unbinding %q from %q", instance, app), busyInstance(instance))
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func (s *Service) unbindAppFromInstance(ctx context.Context, instance, app strin
 }
 
 // unbindBusy unbinds once the app and the instance are marked busy.
-func (s *Service) unbindBusy(ctx context.Context, instance, app string) error {
+func (s *Services) unbindBusy(ctx context.Context, instance, app string) error {
 	ctx = context.WithoutCancel(ctx)
 	var t bindTarget
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -381,7 +381,7 @@ func (s *Service) unbindBusy(ctx context.Context, instance, app string) error {
 
 // undo logs a failed compensation: the broker and berth now disagree, and
 // an operator must look.
-func (s *Service) undo(what string, svc *domain.Service, instance string, err error) {
+func (s *Services) undo(what string, svc *domain.Service, instance string, err error) {
 	if err != nil {
 		s.log.Error("could not undo a broker call after a failure; the broker and berth disagree", "undo", what, "service", svc.Name, "instance", instance, "err", err)
 	}
@@ -390,7 +390,7 @@ func (s *Service) undo(what string, svc *domain.Service, instance string, err er
 // bindTx records a binding: the vars into the app's env, tagged with the
 // instance (replacing another instance's value of a shared name), and the
 // binding on both sides. A var the app's users set is never overwritten.
-func (s *Service) bindTx(tx *store.Tx, instance, appID string, vars map[string]string) error {
+func (s *Services) bindTx(tx *store.Tx, instance, appID string, vars map[string]string) error {
 	inst, err := tx.Instance(instance)
 	if err != nil {
 		return err
@@ -421,13 +421,13 @@ func (s *Service) bindTx(tx *store.Tx, instance, appID string, vars map[string]s
 	if err := refreshServicesVar(tx, a); err != nil {
 		return err
 	}
-	return s.putConfigChange(tx, a)
+	return putConfigChange(tx, a, s.now().UTC())
 }
 
 // unbindTx removes a binding and exactly the vars it exported that the app
 // still has from it; where another bound instance exports the same name,
 // the most recently bound one's value takes its place.
-func (s *Service) unbindTx(tx *store.Tx, instance, appID string) error {
+func (s *Services) unbindTx(tx *store.Tx, instance, appID string) error {
 	inst, err := tx.Instance(instance)
 	if err != nil {
 		return err
@@ -466,7 +466,7 @@ func (s *Service) unbindTx(tx *store.Tx, instance, appID string) error {
 	if err := refreshServicesVar(tx, a); err != nil {
 		return err
 	}
-	return s.putConfigChange(tx, a)
+	return putConfigChange(tx, a, s.now().UTC())
 }
 
 // boundInstances loads the instances of a.Bindings, in the same order.
@@ -520,25 +520,4 @@ func refreshServicesVar(tx *store.Tx, a *domain.App) error {
 	}
 	a.Env[domain.ServicesEnvVar] = domain.EnvVar{Name: domain.ServicesEnvVar, Value: string(b)}
 	return nil
-}
-
-func init() {
-	// An app deleted by another dialect leaves no binding behind on its
-	// instances. (DeleteApp unbinds through the brokers before.)
-	appDeleteHooks = append(appDeleteHooks, func(_ *Service, tx *store.Tx, a *domain.App) error {
-		for _, b := range a.Bindings {
-			inst, err := tx.Instance(b.Instance)
-			if isNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			inst.RemoveBinding(a.Name)
-			if err := tx.PutInstance(inst); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }

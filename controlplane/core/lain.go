@@ -21,6 +21,14 @@ import (
 // uses, and no other; an undeployed app runs none. Instances share the
 // access (teams, maintainers) of the app they serve.
 
+// Lain is the lain area: registration, maintainers and roles, deployment,
+// procs and resource instances.
+type Lain struct {
+	deps
+	// apps creates the apps lain registers.
+	apps *Apps
+}
+
 // RepoRegistration describes an app registered through lain.
 type RepoRegistration struct {
 	Name string
@@ -32,7 +40,7 @@ type RepoRegistration struct {
 }
 
 // RegisterRepo creates an app whose owner is the caller.
-func (s *Service) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoRegistration) (*domain.App, error) {
+func (s *Lain) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoRegistration) (*domain.App, error) {
 	if err := domain.ValidateAppName(r.Name); err != nil {
 		return nil, err
 	}
@@ -45,7 +53,7 @@ func (s *Service) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoR
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		a, err = s.createAppTx(tx, id, NewApp{Name: r.Name, Type: meta.Type, Platform: r.Platform, TeamOwner: r.Team, Meta: meta})
+		a, err = s.apps.createAppTx(tx, id, NewApp{Name: r.Name, Type: meta.Type, Platform: r.Platform, TeamOwner: r.Team, Meta: meta})
 		if err != nil {
 			return err
 		}
@@ -62,13 +70,13 @@ func (s *Service) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoR
 // and resource instances follow at once: every declared proc runs with its
 // declared size, undeclared procs stop. The apptype of a deployed app
 // cannot change.
-func (s *Service) SetRepoMeta(ctx context.Context, id *domain.Identity, name string, meta *domain.AppMeta) (*domain.App, error) {
+func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string, meta *domain.AppMeta) (*domain.App, error) {
 	if err := domain.ValidateMeta(meta); err != nil {
 		return nil, err
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, name); err != nil {
+		if a, err = appForRead(tx, id, name); err != nil {
 			return err
 		}
 		if a.Type == domain.AppTypeResourceInstance {
@@ -122,7 +130,7 @@ func refuseIfInstancesTx(tx *store.Tx, a *domain.App) error {
 	if a.Type != domain.AppTypeResource {
 		return nil
 	}
-	inst, _, err := tx.AppsNamedWithPrefix(domain.ResourceInstancePrefix(a.Name), store.Page{Limit: 1})
+	inst, _, err := tx.AppsNamedWithPrefix(domain.ResourceInstancePrefix(a.Name), domain.Page{Limit: 1})
 	if err != nil || len(inst) == 0 {
 		return err
 	}
@@ -178,11 +186,11 @@ func ownerCount(a *domain.App) int {
 
 // AppRole returns the role of username on an app, or the caller's role when
 // username is empty. The caller must have access to the app.
-func (s *Service) AppRole(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, string, error) {
+func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, string, error) {
 	var a *domain.App
 	var role string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, app); err != nil {
+		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
 		who := subjectOf(id)
@@ -208,8 +216,8 @@ func (s *Service) AppRole(ctx context.Context, id *domain.Identity, app, usernam
 // Maintainers.
 
 // Maintainers returns the listed maintainers of an app, by username.
-func (s *Service) Maintainers(ctx context.Context, id *domain.Identity, app string) (*domain.App, []domain.Maintainer, error) {
-	a, err := s.GetApp(ctx, id, app)
+func (s *Lain) Maintainers(ctx context.Context, id *domain.Identity, app string) (*domain.App, []domain.Maintainer, error) {
+	a, err := s.apps.Get(ctx, id, app)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -219,8 +227,8 @@ func (s *Service) Maintainers(ctx context.Context, id *domain.Identity, app stri
 }
 
 // Maintainer returns one listed maintainer of an app.
-func (s *Service) Maintainer(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, *domain.Maintainer, error) {
-	a, err := s.GetApp(ctx, id, app)
+func (s *Lain) Maintainer(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, *domain.Maintainer, error) {
+	a, err := s.apps.Get(ctx, id, app)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -238,7 +246,7 @@ func maintainerIndex(a *domain.App, username string) int {
 // SetMaintainer adds a maintainer, or changes the role of one already
 // listed. Only owners and admins change maintainers; the last owner cannot
 // step down.
-func (s *Service) SetMaintainer(ctx context.Context, id *domain.Identity, app, username, role string) (*domain.App, *domain.Maintainer, error) {
+func (s *Lain) SetMaintainer(ctx context.Context, id *domain.Identity, app, username, role string) (*domain.App, *domain.Maintainer, error) {
 	if !domain.ValidMaintainerRole(role) {
 		return nil, nil, domain.Invalid("invalid role %q: must be owner or maintainer", role)
 	}
@@ -264,7 +272,7 @@ func (s *Service) SetMaintainer(ctx context.Context, id *domain.Identity, app, u
 			}
 			a.Maintainers[i].Role = role
 		}
-		return s.saveMaintainersTx(tx, a)
+		return saveMaintainersTx(tx, a, s.now().UTC())
 	})
 	if err != nil {
 		return nil, nil, err
@@ -274,7 +282,7 @@ func (s *Service) SetMaintainer(ctx context.Context, id *domain.Identity, app, u
 
 // RemoveMaintainer removes a listed maintainer. Only owners and admins
 // change maintainers; the last owner cannot be removed.
-func (s *Service) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, username string) error {
+func (s *Lain) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, username string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		a, err := s.appForMaintainerChange(tx, id, app)
 		if err != nil {
@@ -288,15 +296,15 @@ func (s *Service) RemoveMaintainer(ctx context.Context, id *domain.Identity, app
 			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
 		}
 		a.Maintainers = slices.Delete(a.Maintainers, i, i+1)
-		return s.saveMaintainersTx(tx, a)
+		return saveMaintainersTx(tx, a, s.now().UTC())
 	})
 }
 
 // forgetMaintainerTx takes a user being deleted off every app it maintains,
 // so that a later account with the same e-mail inherits nothing. The last
 // owner of an app blocks the deletion, as it blocks leaving the app.
-func (s *Service) forgetMaintainerTx(tx *store.Tx, email string) error {
-	apps, _, err := tx.ListApps(store.AppFilter{Maintainer: email}, store.Page{})
+func forgetMaintainerTx(tx *store.Tx, email string, now time.Time) error {
+	apps, _, err := tx.ListApps(store.AppFilter{Maintainer: email}, domain.Page{})
 	if err != nil {
 		return err
 	}
@@ -310,15 +318,15 @@ func (s *Service) forgetMaintainerTx(tx *store.Tx, email string) error {
 			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", email, a.Name)
 		}
 		a.Maintainers = slices.Delete(a.Maintainers, j, j+1)
-		if err := s.saveMaintainersTx(tx, a); err != nil {
+		if err := saveMaintainersTx(tx, a, now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app string) (*domain.App, error) {
-	a, err := s.appForRead(tx, id, app)
+func (s *Lain) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app string) (*domain.App, error) {
+	a, err := appForRead(tx, id, app)
 	if err != nil {
 		return nil, err
 	}
@@ -331,8 +339,8 @@ func (s *Service) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app 
 	return a, nil
 }
 
-func (s *Service) saveMaintainersTx(tx *store.Tx, a *domain.App) error {
-	a.UpdatedAt = s.now().UTC()
+func saveMaintainersTx(tx *store.Tx, a *domain.App, now time.Time) error {
+	a.UpdatedAt = now
 	for _, name := range a.ResourceInstances() {
 		inst, err := tx.App(name)
 		if err != nil {
@@ -351,10 +359,10 @@ func (s *Service) saveMaintainersTx(tx *store.Tx, a *domain.App) error {
 // DeployApp deploys a registered app: its declared procs start and its
 // resource instances are created. It fails when the app is already
 // deployed or uses something that is not a resource.
-func (s *Service) DeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
+func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		a, err = s.appForRead(tx, id, name)
+		a, err = appForRead(tx, id, name)
 		if isNotFound(err) {
 			return domain.NotFound("app %q is not registered: register it with POST /api/v1/repos/ first", name)
 		}
@@ -379,8 +387,8 @@ func (s *Service) DeployApp(ctx context.Context, id *domain.Identity, name strin
 }
 
 // deployedAppForRead loads a deployed app the caller may see.
-func (s *Service) deployedAppForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.App, error) {
-	a, err := s.appForRead(tx, id, name)
+func (s *Lain) deployedAppForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.App, error) {
+	a, err := appForRead(tx, id, name)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +399,7 @@ func (s *Service) deployedAppForRead(tx *store.Tx, id *domain.Identity, name str
 }
 
 // DeployedApp returns a deployed app the caller may see.
-func (s *Service) DeployedApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
+func (s *Lain) DeployedApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		a, err = s.deployedAppForRead(tx, id, name)
@@ -402,14 +410,14 @@ func (s *Service) DeployedApp(ctx context.Context, id *domain.Identity, name str
 
 // DeployedApps returns one page of the deployed apps the caller may see,
 // ordered by name, optionally only those of one type.
-func (s *Service) DeployedApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p store.Page) ([]domain.App, string, error) {
+func (s *Lain) DeployedApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p domain.Page) ([]domain.App, string, error) {
 	f := store.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
 	var out []domain.App
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
 		after := p.After
 		for {
-			apps, more, err := tx.ListApps(f, store.Page{After: after, Limit: p.Limit})
+			apps, more, err := tx.ListApps(f, domain.Page{After: after, Limit: p.Limit})
 			if err != nil {
 				return err
 			}
@@ -436,7 +444,7 @@ func (s *Service) DeployedApps(ctx context.Context, id *domain.Identity, appType
 
 // RedeployApp releases a deployed app at metaVersion: a new release is
 // created and every declared proc runs again with its declared size.
-func (s *Service) RedeployApp(ctx context.Context, id *domain.Identity, name, metaVersion string) (*domain.App, error) {
+func (s *Lain) RedeployApp(ctx context.Context, id *domain.Identity, name, metaVersion string) (*domain.App, error) {
 	if err := domain.ValidateMetaVersion(metaVersion); err != nil {
 		return nil, err
 	}
@@ -459,7 +467,7 @@ func (s *Service) RedeployApp(ctx context.Context, id *domain.Identity, name, me
 			a.UpdatedAt = s.now().UTC()
 			return tx.PutApp(a)
 		}
-		_, err = s.createReleaseTx(tx, a, NewRelease{MetaVersion: metaVersion, Description: "lain deploy of " + metaVersion})
+		_, err = createReleaseTx(tx, a, s.now().UTC(), NewRelease{MetaVersion: metaVersion, Description: "lain deploy of " + metaVersion})
 		return err
 	})
 	return a, err
@@ -483,7 +491,7 @@ func currentReleaseIs(tx *store.Tx, a *domain.App, metaVersion string) (bool, er
 // registration stays. Resources and resource instances cannot be
 // undeployed: a resource serves its instances, an instance lives and dies
 // with the app it serves.
-func (s *Service) UndeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
+func (s *Lain) UndeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
@@ -511,11 +519,11 @@ func (s *Service) UndeployApp(ctx context.Context, id *domain.Identity, name str
 
 // ResourceInstances returns one page of the instances of a resource the
 // caller may see, ordered by the name of the app each serves.
-func (s *Service) ResourceInstances(ctx context.Context, id *domain.Identity, resource string, p store.Page) ([]domain.App, string, error) {
+func (s *Lain) ResourceInstances(ctx context.Context, id *domain.Identity, resource string, p domain.Page) ([]domain.App, string, error) {
 	var out []domain.App
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
-		r, err := s.appForRead(tx, id, resource)
+		r, err := appForRead(tx, id, resource)
 		if err != nil {
 			return err
 		}
@@ -532,7 +540,7 @@ func (s *Service) ResourceInstances(ctx context.Context, id *domain.Identity, re
 // or deployment changed: instances of resources it used before (previously)
 // but no longer runs with are deleted, missing ones are created, and every
 // one it keeps gets client's access.
-func (s *Service) syncResourceInstancesTx(tx *store.Tx, client *domain.App, previously []string) error {
+func (s *Lain) syncResourceInstancesTx(tx *store.Tx, client *domain.App, previously []string) error {
 	wanted := client.ResourceInstances()
 	for _, r := range previously {
 		name := domain.ResourceInstanceName(r, client.Name)
@@ -546,7 +554,7 @@ func (s *Service) syncResourceInstancesTx(tx *store.Tx, client *domain.App, prev
 		if err != nil {
 			return err
 		}
-		if err := s.deleteAppTx(tx, inst); err != nil {
+		if err := deleteAppTx(tx, inst); err != nil {
 			return err
 		}
 	}
@@ -577,7 +585,7 @@ func (s *Service) syncResourceInstancesTx(tx *store.Tx, client *domain.App, prev
 // here rather than by createAppTx: berth makes it, not a user, so it counts
 // against nobody's quota and belongs to the client's team whether or not
 // the deploying maintainer is in that team.
-func (s *Service) newResourceInstanceTx(tx *store.Tx, client *domain.App, resourceName string) (*domain.App, error) {
+func (s *Lain) newResourceInstanceTx(tx *store.Tx, client *domain.App, resourceName string) (*domain.App, error) {
 	resource, err := tx.App(resourceName)
 	if err != nil {
 		return nil, err
@@ -615,15 +623,10 @@ func shareAccess(inst, client *domain.App) {
 	inst.Teams = slices.Clone(client.Teams)
 	inst.Maintainers = slices.Clone(client.Maintainers)
 }
-
-func init() {
-	appDeleteHooks = append(appDeleteHooks, deleteResourceInstancesOf)
-}
-
 // deleteResourceInstancesOf runs when an app is deleted (through any
 // dialect): its resource instances go with it, and a resource that still
 // has instances is kept.
-func deleteResourceInstancesOf(s *Service, tx *store.Tx, a *domain.App) error {
+func deleteResourceInstancesOf(tx *store.Tx, a *domain.App) error {
 	if err := refuseIfInstancesTx(tx, a); err != nil {
 		return err
 	}
@@ -635,7 +638,7 @@ func deleteResourceInstancesOf(s *Service, tx *store.Tx, a *domain.App) error {
 		if err != nil {
 			return err
 		}
-		if err := s.deleteAppTx(tx, inst); err != nil {
+		if err := deleteAppTx(tx, inst); err != nil {
 			return err
 		}
 	}

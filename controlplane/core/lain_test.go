@@ -17,36 +17,35 @@ import (
 func TestDeletingAppsWithResourceInstances(t *testing.T) {
 	ctx := context.Background()
 	st := memStore(t)
-	t.Cleanup(func() { _ = st.Close() })
 	s, err := New(ctx, st, Config{BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateUser(ctx, "ana@example.com", "secret1"); err != nil {
+	if _, err := s.Identity.CreateUser(ctx, "ana@example.com", "secret1"); err != nil {
 		t.Fatal(err)
 	}
-	token, err := s.Login(ctx, "ana@example.com", "secret1", false)
+	token, err := s.Identity.Login(ctx, "ana@example.com", "secret1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.Authenticate(ctx, token)
+	id, err := s.Identity.Authenticate(ctx, token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateTeam(ctx, id, "devs"); err != nil {
+	if _, err := s.Identity.CreateTeam(ctx, id, "devs"); err != nil {
 		t.Fatal(err)
 	}
-	if id, err = s.Authenticate(ctx, token); err != nil {
+	if id, err = s.Identity.Authenticate(ctx, token); err != nil {
 		t.Fatal(err)
 	}
 	resource := &domain.AppMeta{Type: domain.AppTypeResource, Procs: []domain.ProcSpec{{Name: "server", NumInstances: 1, CPU: 1, Memory: "64M"}}}
-	if _, err := s.RegisterRepo(ctx, id, RepoRegistration{Name: "redis", Meta: resource}); err != nil {
+	if _, err := s.Lain.RegisterRepo(ctx, id, RepoRegistration{Name: "redis", Meta: resource}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RegisterRepo(ctx, id, RepoRegistration{Name: "web", Meta: &domain.AppMeta{Type: domain.AppTypeApp, UseResources: []string{"redis"}}}); err != nil {
+	if _, err := s.Lain.RegisterRepo(ctx, id, RepoRegistration{Name: "web", Meta: &domain.AppMeta{Type: domain.AppTypeApp, UseResources: []string{"redis"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeployApp(ctx, id, "web"); err != nil {
+	if _, err := s.Lain.DeployApp(ctx, id, "web"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -56,7 +55,7 @@ func TestDeletingAppsWithResourceInstances(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return s.deleteAppTx(tx, a)
+			return deleteAppTx(tx, a)
 		})
 	}
 	if err := deleteApp("redis"); !errors.Is(err, domain.ErrConflict) {
@@ -65,7 +64,7 @@ func TestDeletingAppsWithResourceInstances(t *testing.T) {
 	if err := deleteApp("web"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetApp(ctx, id, "resource.redis.web"); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := s.Apps.Get(ctx, id, "resource.redis.web"); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("the instance outlived its app: %v", err)
 	}
 	if err := deleteApp("redis"); err != nil {

@@ -15,9 +15,17 @@ import (
 // user, as in Akkeris; changing them needs access to the apps involved, and
 // loosening a gate needs an admin.
 
-// CreatePipeline creates an empty pipeline. A taken name is unprocessable
+// Pipelines is the pipelines area: pipelines, couplings and promotions.
+type Pipelines struct {
+	deps
+	// afterTarget, when set, runs after each promotion target's
+	// transaction commits (tests stop berthd there).
+	afterTarget func(ctx context.Context, promotionID, targetAppID string)
+}
+
+// Create creates an empty pipeline. A taken name is unprocessable
 // (422), as Akkeris answers.
-func (s *Service) CreatePipeline(ctx context.Context, name string) (*domain.Pipeline, error) {
+func (s *Pipelines) Create(ctx context.Context, name string) (*domain.Pipeline, error) {
 	if err := domain.ValidatePipelineName(name); err != nil {
 		return nil, err
 	}
@@ -39,8 +47,8 @@ func (s *Service) CreatePipeline(ctx context.Context, name string) (*domain.Pipe
 	return p, nil
 }
 
-// ListPipelines returns one page of pipelines ordered by name.
-func (s *Service) ListPipelines(ctx context.Context, p store.Page) ([]domain.Pipeline, string, error) {
+// List returns one page of pipelines ordered by name.
+func (s *Pipelines) List(ctx context.Context, p domain.Page) ([]domain.Pipeline, string, error) {
 	var out []domain.Pipeline
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -50,8 +58,8 @@ func (s *Service) ListPipelines(ctx context.Context, p store.Page) ([]domain.Pip
 	return out, next, err
 }
 
-// GetPipeline returns a pipeline by name or id.
-func (s *Service) GetPipeline(ctx context.Context, ref string) (*domain.Pipeline, error) {
+// Get returns a pipeline by name or id.
+func (s *Pipelines) Get(ctx context.Context, ref string) (*domain.Pipeline, error) {
 	var p *domain.Pipeline
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		p, err = pipelineByNameOrID(tx, ref)
@@ -68,28 +76,23 @@ func pipelineByNameOrID(tx *store.Tx, ref string) (*domain.Pipeline, error) {
 	return tx.Pipeline(ref)
 }
 
-// DeletePipeline removes a pipeline and its couplings. Removing couplings
+// Delete removes a pipeline and its couplings. Removing couplings
 // loosens gates, so only an admin may delete a pipeline that has any.
 // Promotions made in it are kept as history.
-func (s *Service) DeletePipeline(ctx context.Context, id *domain.Identity, ref string) (*domain.Pipeline, error) {
+func (s *Pipelines) Delete(ctx context.Context, id *domain.Identity, ref string) (*domain.Pipeline, error) {
 	var p *domain.Pipeline
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		if p, err = pipelineByNameOrID(tx, ref); err != nil {
 			return err
 		}
-		couplings, _, err := tx.PipelineCouplings(p.ID, store.Page{})
+		couplings, _, err := tx.PipelineCouplings(p.ID, domain.Page{})
 		if err != nil {
 			return err
 		}
 		if len(couplings) > 0 && !id.IsAdmin() {
 			return forbidden(id, "delete pipeline "+p.Name+", which still has couplings: removing them loosens its gates, which only an admin may do")
 		}
-		for i := range couplings {
-			if err := tx.DeleteCoupling(&couplings[i]); err != nil {
-				return err
-			}
-		}
-		return tx.DeletePipeline(p)
+		return deletePipelineTx(tx, p, couplings)
 	})
 	return p, err
 }
@@ -106,14 +109,14 @@ func PipelineStages() map[domain.Stage]domain.Stage {
 
 // PipelineStatuses returns the distinct status contexts and names seen on
 // releases of the pipeline's apps, ordered by context, then name.
-func (s *Service) PipelineStatuses(ctx context.Context, ref string) ([]domain.StatusContext, error) {
+func (s *Pipelines) PipelineStatuses(ctx context.Context, ref string) ([]domain.StatusContext, error) {
 	var out []domain.StatusContext
 	err := s.store.View(ctx, func(tx *store.Tx) error {
 		p, err := pipelineByNameOrID(tx, ref)
 		if err != nil {
 			return err
 		}
-		couplings, _, err := tx.PipelineCouplings(p.ID, store.Page{})
+		couplings, _, err := tx.PipelineCouplings(p.ID, domain.Page{})
 		if err != nil {
 			return err
 		}

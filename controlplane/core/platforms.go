@@ -3,6 +3,6 @@ package core
 import "slices"
 
 // Platforms returns the platforms apps may be created on, ordered by name.
-func (s *Service) Platforms() []string {
+func (s *Apps) Platforms() []string {
 	return slices.Sorted(slices.Values(s.cfg.Platforms))
 }

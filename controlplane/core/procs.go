@@ -12,7 +12,7 @@ import (
 
 // DeclaredProc returns a deployed app and one proc it declares, running or
 // not.
-func (s *Service) DeclaredProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, *domain.ProcSpec, error) {
+func (s *Lain) DeclaredProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, *domain.ProcSpec, error) {
 	a, err := s.DeployedApp(ctx, id, app)
 	if err != nil {
 		return nil, nil, err
@@ -26,7 +26,7 @@ func (s *Service) DeclaredProc(ctx context.Context, id *domain.Identity, app, pr
 
 // DeployProc starts a declared proc that is not running. An undeclared proc
 // is the caller's error (400), as in lain.
-func (s *Service) DeployProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, error) {
+func (s *Lain) DeployProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, error) {
 	return s.changeProc(ctx, id, app, func(a *domain.App) error {
 		spec := a.DeclaredProc(proc)
 		if spec == nil {
@@ -45,7 +45,7 @@ func (s *Service) DeployProc(ctx context.Context, id *domain.Identity, app, proc
 
 // ScaleProc changes the instance count, or the cpu and/or memory, of a
 // deployed proc; the declaration follows so that redeploys keep the size.
-func (s *Service) ScaleProc(ctx context.Context, id *domain.Identity, app, proc string, scale domain.ProcScale) (*domain.App, error) {
+func (s *Lain) ScaleProc(ctx context.Context, id *domain.Identity, app, proc string, scale domain.ProcScale) (*domain.App, error) {
 	return s.changeProc(ctx, id, app, func(a *domain.App) error {
 		if err := scale.Validate(); err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *Service) ScaleProc(ctx context.Context, id *domain.Identity, app, proc 
 }
 
 // UndeployProc stops a deployed proc; it stays declared.
-func (s *Service) UndeployProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, error) {
+func (s *Lain) UndeployProc(ctx context.Context, id *domain.Identity, app, proc string) (*domain.App, error) {
 	return s.changeProc(ctx, id, app, func(a *domain.App) error {
 		if err := procDeployed(a, proc); err != nil {
 			return err
@@ -82,7 +82,7 @@ func procDeployed(a *domain.App, proc string) error {
 
 // changeProc applies change to a deployed app the caller may change and
 // saves it.
-func (s *Service) changeProc(ctx context.Context, id *domain.Identity, app string, change func(*domain.App) error) (*domain.App, error) {
+func (s *Lain) changeProc(ctx context.Context, id *domain.Identity, app string, change func(*domain.App) error) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		if a, err = s.deployedAppForRead(tx, id, app); err != nil {

@@ -13,6 +13,13 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
+// Stacks is the stacks area: stack projects and the leases of their
+// stacks.
+type Stacks struct {
+	deps
+	writer stackWriter
+}
+
 // projectKeyPrefix marks berth stack project keys, so a leaked one is
 // recognisable.
 const projectKeyPrefix = "berth_sp_"
@@ -36,7 +43,7 @@ type StackProjectUpdate struct {
 
 // CreateStackProject creates a project and returns it with its key, which
 // is shown only here: the store keeps its hash.
-func (s *Service) CreateStackProject(ctx context.Context, id *domain.Identity, n NewStackProject) (string, *domain.StackProject, error) {
+func (s *Stacks) CreateStackProject(ctx context.Context, id *domain.Identity, n NewStackProject) (string, *domain.StackProject, error) {
 	if err := domain.ValidateStackProjectName(n.Name); err != nil {
 		return "", nil, err
 	}
@@ -120,7 +127,7 @@ func projectForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.S
 
 // ListStackProjects returns one page of the projects the caller's teams own
 // (every project for admins), ordered by name.
-func (s *Service) ListStackProjects(ctx context.Context, id *domain.Identity, p store.Page) ([]domain.StackProject, string, error) {
+func (s *Stacks) ListStackProjects(ctx context.Context, id *domain.Identity, p domain.Page) ([]domain.StackProject, string, error) {
 	f := store.StackProjectFilter{All: id.IsAdmin(), Teams: id.Teams}
 	var out []domain.StackProject
 	var next string
@@ -132,7 +139,7 @@ func (s *Service) ListStackProjects(ctx context.Context, id *domain.Identity, p 
 }
 
 // StackProject returns a project the caller may manage.
-func (s *Service) StackProject(ctx context.Context, id *domain.Identity, name string) (*domain.StackProject, error) {
+func (s *Stacks) StackProject(ctx context.Context, id *domain.Identity, name string) (*domain.StackProject, error) {
 	var p *domain.StackProject
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		p, err = projectForChange(tx, id, name)
@@ -143,7 +150,7 @@ func (s *Service) StackProject(ctx context.Context, id *domain.Identity, name st
 
 // RotateStackProjectKey gives a project a new key; the old one stops
 // working when this returns.
-func (s *Service) RotateStackProjectKey(ctx context.Context, id *domain.Identity, name string) (string, *domain.StackProject, error) {
+func (s *Stacks) RotateStackProjectKey(ctx context.Context, id *domain.Identity, name string) (string, *domain.StackProject, error) {
 	secret := projectKeyPrefix + randomToken(32)
 	var p *domain.StackProject
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
@@ -163,7 +170,7 @@ func (s *Service) RotateStackProjectKey(ctx context.Context, id *domain.Identity
 // DeleteStackProject removes a project, leased stacks or not: its key stops
 // working at once. Its stacks are removed in batches afterwards; the lease
 // sweep finishes the job if the process stops first.
-func (s *Service) DeleteStackProject(ctx context.Context, id *domain.Identity, name string) error {
+func (s *Stacks) DeleteStackProject(ctx context.Context, id *domain.Identity, name string) error {
 	var p *domain.StackProject
 	err := s.writeStacks(ctx, func(b *stackBatch) (err error) {
 		if p, err = projectForChange(b.tx, id, name); err != nil {
@@ -185,7 +192,7 @@ func (s *Service) DeleteStackProject(ctx context.Context, id *domain.Identity, n
 const purgeBatch = 2000
 
 // purgeStacks removes what is left of a deleted project's stacks.
-func (s *Service) purgeStacks(ctx context.Context, projectID string) error {
+func (s *Stacks) purgeStacks(ctx context.Context, projectID string) error {
 	for done := false; !done; {
 		err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 			done, err = tx.PurgeStacks(projectID, purgeBatch)
@@ -201,7 +208,7 @@ func (s *Service) purgeStacks(ctx context.Context, projectID string) error {
 // AuthenticateProjectKey resolves the X-API-Key of a stack route to its
 // project. The key is looked up by its hash, and the hash compared in
 // constant time.
-func (s *Service) AuthenticateProjectKey(ctx context.Context, key string) (*domain.StackProject, error) {
+func (s *Stacks) AuthenticateProjectKey(ctx context.Context, key string) (*domain.StackProject, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
 		return nil, domain.Unauthorized("missing project key: send X-API-Key: <project key>")
@@ -239,7 +246,7 @@ func currentProject(tx *store.Tx, p *domain.StackProject) (*domain.StackProject,
 // prefix applies to stacks created from now on; existing stacks keep their
 // names. It is refused when a stack made later would be named like an
 // existing one.
-func (s *Service) UpdateStackProject(ctx context.Context, p *domain.StackProject, u StackProjectUpdate) (*domain.StackProject, error) {
+func (s *Stacks) UpdateStackProject(ctx context.Context, p *domain.StackProject, u StackProjectUpdate) (*domain.StackProject, error) {
 	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
 		return currentProject(tx, p)
 	})
@@ -247,13 +254,13 @@ func (s *Service) UpdateStackProject(ctx context.Context, p *domain.StackProject
 
 // UpdateStackProjectByName is UpdateStackProject for a project the caller
 // may manage (admin routes), named rather than authenticated by its key.
-func (s *Service) UpdateStackProjectByName(ctx context.Context, id *domain.Identity, name string, u StackProjectUpdate) (*domain.StackProject, error) {
+func (s *Stacks) UpdateStackProjectByName(ctx context.Context, id *domain.Identity, name string, u StackProjectUpdate) (*domain.StackProject, error) {
 	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
 		return projectForChange(tx, id, name)
 	})
 }
 
-func (s *Service) updateStackProject(ctx context.Context, u StackProjectUpdate, load func(*store.Tx) (*domain.StackProject, error)) (*domain.StackProject, error) {
+func (s *Stacks) updateStackProject(ctx context.Context, u StackProjectUpdate, load func(*store.Tx) (*domain.StackProject, error)) (*domain.StackProject, error) {
 	if u.Prefix == nil && u.InitialCommit == nil {
 		return nil, domain.Invalid("nothing to change: set prefix or initialCommit")
 	}
@@ -296,15 +303,5 @@ func checkPrefixFree(tx *store.Tx, projectID, prefix string) error {
 			return domain.Conflict("prefix %q would name stack number %d like the existing stack %q: choose another prefix", prefix, m, name)
 		}
 		return nil
-	})
-}
-
-func init() {
-	teamInUseChecks = append(teamInUseChecks, func(tx *store.Tx, team string) (string, error) {
-		name, err := tx.StackProjectOfTeam(team)
-		if err != nil || name == "" {
-			return "", err
-		}
-		return fmt.Sprintf("it owns stack projects (%s, ...); delete them first", name), nil
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,94 +34,40 @@ const (
 	pendingBatch = 100
 )
 
-// promotionRunner is the per-Service state of the promotion runner.
-type promotionRunner struct {
-	wakeOnce sync.Once
-	wakeCh   chan struct{}
-	// afterTarget, when set, runs after each target's transaction commits.
-	afterTarget func(ctx context.Context, promotionID, targetAppID string)
-	// counts are the promotions by status, for /metrics.
-	counts promotionCounts
-}
-
-// promotionCounts counts promotions by status. New counts the stored ones
-// before anything can change them; from then on every commit that changes
-// a promotion's status moves it from one count to the other.
-type promotionCounts struct {
-	mu       sync.Mutex
-	byStatus map[string]int
-}
-
-// move counts a promotion that went from status from ("" for a new one) to
-// status to.
-func (c *promotionCounts) move(from, to string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byStatus == nil {
-		c.byStatus = map[string]int{}
-	}
-	if from != "" {
-		c.byStatus[from]--
-	}
-	c.byStatus[to]++
-}
-
-func (c *promotionCounts) get(status string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byStatus[status]
-}
-
-// countPromotions counts the stored promotions by status, once, at start.
-func (s *Service) countPromotions(ctx context.Context) error {
-	return s.store.View(ctx, func(tx *store.Tx) error {
-		counts, err := tx.PromotionsByStatus()
-		if err != nil {
-			return err
-		}
-		c := &s.promotions.counts
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.byStatus = counts
-		return nil
-	})
-}
+// promotionsTopic is the store notification a new promotion sends, so that
+// the runner (on whichever berthd holds the scheduler's lease) starts it at
+// once.
+const promotionsTopic = "promotions"
 
 // putPromotion saves p, whose stored status was was ("" for a new
-// promotion), and counts the change once it is committed.
-func (s *Service) putPromotion(tx *store.Tx, p *domain.Promotion, was string) error {
+// promotion), and moves the status counters in the same transaction.
+func putPromotion(tx *store.Tx, p *domain.Promotion, was string) error {
 	if to := p.Status; to != was {
-		tx.OnCommit(func() { s.promotions.counts.move(was, to) })
+		if was != "" {
+			if err := tx.AddCount(store.PromotionCounter(was), -1); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddCount(store.PromotionCounter(to), 1); err != nil {
+			return err
+		}
 	}
 	return tx.PutPromotion(p)
 }
 
-func promotionGauges(_ context.Context, s *Service) ([]Gauge, error) {
+func (s *Pipelines) gauges(ctx context.Context) ([]Gauge, error) {
 	var out []Gauge
-	for _, status := range []string{domain.PromotionPending, domain.PromotionSuccessful, domain.PromotionFailed} {
-		out = append(out, Gauge{Kind: "promotion", State: status, Value: float64(s.promotions.counts.get(status))})
-	}
-	return out, nil
-}
-
-func (r *promotionRunner) wakeup() chan struct{} {
-	r.wakeOnce.Do(func() { r.wakeCh = make(chan struct{}, 1) })
-	return r.wakeCh
-}
-
-// notify wakes the runner without ever blocking.
-func (r *promotionRunner) notify() {
-	select {
-	case r.wakeup() <- struct{}{}:
-	default:
-	}
-}
-
-// WithPromotionStepHook makes the promotion runner call hook after each
-// target has been carried out and committed. Tests use it to stop berthd in
-// the middle of a promotion; a hook that blocks should return when ctx ends.
-func WithPromotionStepHook(hook func(ctx context.Context, promotionID, targetAppID string)) Option {
-	return func(s *Service) { s.promotions.afterTarget = hook }
+	err := s.store.View(ctx, func(tx *store.Tx) error {
+		for _, status := range []string{domain.PromotionPending, domain.PromotionSuccessful, domain.PromotionFailed} {
+			n, err := tx.Count(store.PromotionCounter(status))
+			if err != nil {
+				return err
+			}
+			out = append(out, Gauge{Kind: "promotion", State: status, Value: float64(n)})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // NewPromotion asks to promote a release of Source to Targets. Pipeline,
@@ -144,7 +89,7 @@ type NewPromotion struct {
 // otherwise, one detail per difference). Nothing is queued unless all
 // hold. Only members of teams owning the source and every target, or
 // admins, may promote.
-func (s *Service) CreatePromotion(ctx context.Context, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
+func (s *Pipelines) CreatePromotion(ctx context.Context, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
 	if n.Pipeline == "" || n.Source == "" {
 		return nil, domain.Invalid("pipeline.id and source.app.id are required")
 	}
@@ -155,14 +100,14 @@ func (s *Service) CreatePromotion(ctx context.Context, id *domain.Identity, n Ne
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		p, err = s.createPromotionTx(tx, id, n)
 		if err == nil {
-			tx.OnCommit(s.promotions.notify)
+			tx.Notify(promotionsTopic)
 		}
 		return err
 	})
 	return p, err
 }
 
-func (s *Service) createPromotionTx(tx *store.Tx, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
+func (s *Pipelines) createPromotionTx(tx *store.Tx, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
 	pl, err := pipelineByNameOrID(tx, n.Pipeline)
 	if err != nil {
 		return nil, err
@@ -283,11 +228,11 @@ func (s *Service) createPromotionTx(tx *store.Tx, id *domain.Identity, n NewProm
 			ID: uuid.NewString(), AppID: a.ID, AppName: a.Name, Status: domain.PromotionPending, UpdatedAt: now,
 		})
 	}
-	return p, s.putPromotion(tx, p, "")
+	return p, putPromotion(tx, p, "")
 }
 
 // GetPromotion returns a promotion by id.
-func (s *Service) GetPromotion(ctx context.Context, promotionID string) (*domain.Promotion, error) {
+func (s *Pipelines) GetPromotion(ctx context.Context, promotionID string) (*domain.Promotion, error) {
 	var p *domain.Promotion
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		p, err = tx.Promotion(promotionID)
@@ -298,7 +243,7 @@ func (s *Service) GetPromotion(ctx context.Context, promotionID string) (*domain
 
 // ListPromotions returns one page of promotions, newest first: those of a
 // pipeline (name or id), or all when pipelineRef is empty.
-func (s *Service) ListPromotions(ctx context.Context, pipelineRef string, p store.Page) ([]domain.Promotion, string, error) {
+func (s *Pipelines) ListPromotions(ctx context.Context, pipelineRef string, p domain.Page) ([]domain.Promotion, string, error) {
 	var out []domain.Promotion
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
@@ -317,13 +262,19 @@ func (s *Service) ListPromotions(ctx context.Context, pipelineRef string, p stor
 	return out, next, err
 }
 
-// runPromotions is the background task that carries out pending
-// promotions until ctx ends.
-func runPromotions(s *Service, ctx context.Context) {
+// runPromotions is the background job that carries out pending
+// promotions until ctx ends (the scheduler ends it when this process loses
+// its lease). A new promotion wakes it through the store; it also looks
+// every promotionPollInterval, in case a wake-up was lost.
+func (s *Pipelines) runPromotions(ctx context.Context, fence fence) {
+	wake, err := s.store.Subscribe(ctx, promotionsTopic)
+	if err != nil {
+		s.log.Error("promotion runner: cannot subscribe to new promotions; polling only", "err", err)
+	}
 	retry := promotionRetryMin
 	for {
 		wait := promotionPollInterval
-		if err := s.runPendingPromotions(ctx); err != nil && ctx.Err() == nil {
+		if err := s.runPendingPromotions(ctx, fence); err != nil && ctx.Err() == nil {
 			s.log.Error("promotion runner: will retry", "err", err, "in", retry)
 			wait, retry = retry, min(2*retry, promotionPollInterval)
 		} else {
@@ -332,7 +283,7 @@ func runPromotions(s *Service, ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.promotions.wakeup():
+		case <-wake:
 		case <-time.After(wait):
 		}
 	}
@@ -342,7 +293,7 @@ func runPromotions(s *Service, ctx context.Context) {
 // none is left. It stops at the first that cannot make progress (the store
 // failing): the ones after it may target the same apps and must wait their
 // turn; the promotions healer fails it once it is past its deadline.
-func (s *Service) runPendingPromotions(ctx context.Context) error {
+func (s *Pipelines) runPendingPromotions(ctx context.Context, fence fence) error {
 	for {
 		var ids []string
 		err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -353,7 +304,7 @@ func (s *Service) runPendingPromotions(ctx context.Context) error {
 			return err
 		}
 		for _, id := range ids {
-			if err := s.runPromotion(ctx, id); err != nil {
+			if err := s.runPromotion(ctx, fence, id); err != nil {
 				return fmt.Errorf("promotion %s: %w", id, err)
 			}
 		}
@@ -362,12 +313,15 @@ func (s *Service) runPendingPromotions(ctx context.Context) error {
 
 // runPromotion carries out a promotion's pending targets, one transaction
 // each, and settles it.
-func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
+func (s *Pipelines) runPromotion(ctx context.Context, fence fence, promotionID string) error {
 	for {
 		var applied, settled string
 		var ended bool
 		err := s.store.Update(ctx, func(tx *store.Tx) error {
 			applied, settled, ended = "", "", false
+			if err := fence.check(tx); err != nil {
+				return err
+			}
 			p, err := tx.Promotion(promotionID)
 			if err != nil {
 				return err
@@ -378,7 +332,7 @@ func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 			}
 			now := s.now().UTC()
 			if i := p.NextPendingTarget(); i >= 0 {
-				if err := s.promoteTarget(tx, p, &p.Targets[i], now); err != nil {
+				if err := promoteTarget(tx, p, &p.Targets[i], now); err != nil {
 					return err
 				}
 				applied = p.Targets[i].AppID
@@ -388,7 +342,7 @@ func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 			} else {
 				p.UpdatedAt = now
 			}
-			return s.putPromotion(tx, p, domain.PromotionPending)
+			return putPromotion(tx, p, domain.PromotionPending)
 		})
 		if err != nil {
 			return err
@@ -396,8 +350,8 @@ func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 		if settled != "" {
 			s.log.Info("promotion ended", "promotion", promotionID, "status", settled)
 		}
-		if applied != "" && s.promotions.afterTarget != nil {
-			s.promotions.afterTarget(ctx, promotionID, applied)
+		if applied != "" && s.afterTarget != nil {
+			s.afterTarget(ctx, promotionID, applied)
 		}
 		if ended {
 			return nil
@@ -409,7 +363,7 @@ func (s *Service) runPromotion(ctx context.Context, promotionID string) error {
 // of the promoted release and the target's own config, and records the
 // outcome on t, in tx. A target or source that no longer exists fails the
 // target; any other error aborts the transaction, to be retried.
-func (s *Service) promoteTarget(tx *store.Tx, p *domain.Promotion, t *domain.PromotionTarget, now time.Time) error {
+func promoteTarget(tx *store.Tx, p *domain.Promotion, t *domain.PromotionTarget, now time.Time) error {
 	t.UpdatedAt = now
 	fail := func(format string, args ...any) error {
 		t.Status, t.ErrorMessage = domain.PromotionFailed, fmt.Sprintf(format, args...)
@@ -429,7 +383,7 @@ func (s *Service) promoteTarget(tx *store.Tx, p *domain.Promotion, t *domain.Pro
 	if err != nil {
 		return err
 	}
-	r, err := s.createReleaseTx(tx, a, NewRelease{
+	r, err := createReleaseTx(tx, a, now, NewRelease{
 		Image:       src.Image,
 		MetaVersion: src.MetaVersion,
 		Description: fmt.Sprintf("Promoted from %s v%d (pipeline %s)", p.SourceAppName, p.SourceVersion, p.PipelineName),
@@ -448,7 +402,7 @@ func (s *Service) promoteTarget(tx *store.Tx, p *domain.Promotion, t *domain.Pro
 
 // healPromotions fails the promotions still pending after the promotion
 // deadline: their remaining targets are failed and nothing more is applied.
-func healPromotions(s *Service, ctx context.Context) (HealerReport, error) {
+func (s *Pipelines) healPromotions(ctx context.Context, fence fence) (HealerReport, error) {
 	var rep HealerReport
 	var ids []string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -463,6 +417,9 @@ func healPromotions(s *Service, ctx context.Context) (HealerReport, error) {
 		var failed *domain.Promotion
 		err := s.store.Update(ctx, func(tx *store.Tx) error {
 			failed = nil
+			if err := fence.check(tx); err != nil {
+				return err
+			}
 			p, err := tx.Promotion(id)
 			if err != nil {
 				return err
@@ -478,26 +435,15 @@ func healPromotions(s *Service, ctx context.Context) (HealerReport, error) {
 			}
 			p.Settle(now)
 			failed = p
-			return s.putPromotion(tx, p, domain.PromotionPending)
+			return putPromotion(tx, p, domain.PromotionPending)
 		})
 		if err != nil {
 			return rep, err
 		}
 		if failed != nil {
-			rep.Healed++
-			rep.Details = append(rep.Details, fmt.Sprintf("promotion %s of %s v%d in pipeline %s failed: still pending after %s",
+			rep.add(fmt.Sprintf("promotion %s of %s v%d in pipeline %s failed: still pending after %s",
 				failed.ID, failed.SourceAppName, failed.SourceVersion, failed.PipelineName, deadline))
 		}
 	}
 	return rep, nil
-}
-
-func init() {
-	gaugeSources = append(gaugeSources, promotionGauges)
-	backgroundTasks = append(backgroundTasks, runPromotions)
-	registerHealer(Healer{
-		Name:        "promotions",
-		Description: "Fails pipeline promotions still pending after the promotion deadline.",
-		Run:         healPromotions,
-	})
 }

@@ -10,7 +10,7 @@ import (
 // SetQuota changes how many apps a user may own; -1 is unlimited. Only
 // admins may. A limit below what the user already owns is refused, as in
 // tsuru: remove apps first.
-func (s *Service) SetQuota(ctx context.Context, id *domain.Identity, email string, limit int) (*domain.User, error) {
+func (s *Identity) SetQuota(ctx context.Context, id *domain.Identity, email string, limit int) (*domain.User, error) {
 	if !id.IsAdmin() {
 		return nil, forbidden(id, "change quotas")
 	}

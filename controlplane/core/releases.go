@@ -2,6 +2,7 @@ package core
 
 import (
 	"maps"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -20,8 +21,7 @@ type NewRelease struct {
 // createReleaseTx adds the next release of a, snapshotting its current
 // config, and saves both. Every path that releases (the Akkeris releases
 // API, a lain redeploy, a promotion) goes through here.
-func (s *Service) createReleaseTx(tx *store.Tx, a *domain.App, n NewRelease) (*domain.Release, error) {
-	now := s.now().UTC()
+func createReleaseTx(tx *store.Tx, a *domain.App, now time.Time, n NewRelease) (*domain.Release, error) {
 	a.LastRelease++
 	if n.MetaVersion != "" {
 		a.MetaVersion = n.MetaVersion

@@ -13,17 +13,17 @@ import (
 
 // CreateRelease releases an app the caller may change: a new version that
 // runs an image or a meta_version with the app's current config.
-func (s *Service) CreateRelease(ctx context.Context, id *domain.Identity, appRef string, n NewRelease) (*domain.Release, *domain.App, error) {
+func (s *Apps) CreateRelease(ctx context.Context, id *domain.Identity, appRef string, n NewRelease) (*domain.Release, *domain.App, error) {
 	if err := domain.ValidateReleaseInput(n.Image, n.MetaVersion, n.Description); err != nil {
 		return nil, nil, err
 	}
 	var r *domain.Release
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, appRef); err != nil {
+		if a, err = appForRead(tx, id, appRef); err != nil {
 			return err
 		}
-		r, err = s.createReleaseTx(tx, a, n)
+		r, err = createReleaseTx(tx, a, s.now().UTC(), n)
 		return err
 	})
 	return r, a, err
@@ -31,12 +31,12 @@ func (s *Service) CreateRelease(ctx context.Context, id *domain.Identity, appRef
 
 // ListReleases returns one page of an app's releases, newest first, and the
 // app.
-func (s *Service) ListReleases(ctx context.Context, id *domain.Identity, appRef string, p store.Page) ([]domain.Release, *domain.App, string, error) {
+func (s *Apps) ListReleases(ctx context.Context, id *domain.Identity, appRef string, p domain.Page) ([]domain.Release, *domain.App, string, error) {
 	var releases []domain.Release
 	var a *domain.App
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, appRef); err != nil {
+		if a, err = appForRead(tx, id, appRef); err != nil {
 			return err
 		}
 		releases, next, err = tx.ListReleases(a, p)
@@ -47,11 +47,11 @@ func (s *Service) ListReleases(ctx context.Context, id *domain.Identity, appRef 
 
 // GetRelease returns one release of an app, by id or version number, and
 // the app.
-func (s *Service) GetRelease(ctx context.Context, id *domain.Identity, appRef, releaseRef string) (*domain.Release, *domain.App, error) {
+func (s *Apps) GetRelease(ctx context.Context, id *domain.Identity, appRef, releaseRef string) (*domain.Release, *domain.App, error) {
 	var r *domain.Release
 	var a *domain.App
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, appRef); err != nil {
+		if a, err = appForRead(tx, id, appRef); err != nil {
 			return err
 		}
 		r, err = releaseOf(tx, a, releaseRef)
@@ -71,7 +71,7 @@ func releaseOf(tx *store.Tx, a *domain.App, ref string) (*domain.Release, error)
 // CreateReleaseStatus records a check result on a release and returns it
 // with the release's id. A context exists once per release; the name
 // defaults to the context.
-func (s *Service) CreateReleaseStatus(ctx context.Context, id *domain.Identity, appRef, releaseRef string, in domain.ReleaseStatusInput) (*domain.ReleaseStatus, string, error) {
+func (s *Apps) CreateReleaseStatus(ctx context.Context, id *domain.Identity, appRef, releaseRef string, in domain.ReleaseStatusInput) (*domain.ReleaseStatus, string, error) {
 	if err := domain.ValidateStatusContext(in.Context); err != nil {
 		return nil, "", err
 	}
@@ -110,7 +110,7 @@ func (s *Service) CreateReleaseStatus(ctx context.Context, id *domain.Identity, 
 
 // UpdateReleaseStatus changes the fields of a release status that in sets
 // and returns it with the release's id.
-func (s *Service) UpdateReleaseStatus(ctx context.Context, id *domain.Identity, appRef, releaseRef, statusID string, in domain.ReleaseStatusInput) (*domain.ReleaseStatus, string, error) {
+func (s *Apps) UpdateReleaseStatus(ctx context.Context, id *domain.Identity, appRef, releaseRef, statusID string, in domain.ReleaseStatusInput) (*domain.ReleaseStatus, string, error) {
 	if in.State == nil && in.Name == nil && in.Description == nil && in.TargetURL == nil {
 		return nil, "", domain.Invalid("nothing to change: set state, name, description or target_url")
 	}
@@ -160,8 +160,8 @@ func applyStatusInput(st *domain.ReleaseStatus, in domain.ReleaseStatusInput, no
 	st.UpdatedAt = now
 }
 
-func (s *Service) releaseForChange(tx *store.Tx, id *domain.Identity, appRef, releaseRef string) (*domain.App, *domain.Release, error) {
-	a, err := s.appForRead(tx, id, appRef)
+func (s *Apps) releaseForChange(tx *store.Tx, id *domain.Identity, appRef, releaseRef string) (*domain.App, *domain.Release, error) {
+	a, err := appForRead(tx, id, appRef)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Service) releaseForChange(tx *store.Tx, id *domain.Identity, appRef, re
 }
 
 // GetReleaseStatus returns one status of a release, with the release's id.
-func (s *Service) GetReleaseStatus(ctx context.Context, id *domain.Identity, appRef, releaseRef, statusID string) (*domain.ReleaseStatus, string, error) {
+func (s *Apps) GetReleaseStatus(ctx context.Context, id *domain.Identity, appRef, releaseRef, statusID string) (*domain.ReleaseStatus, string, error) {
 	r, a, err := s.GetRelease(ctx, id, appRef, releaseRef)
 	if err != nil {
 		return nil, "", err

@@ -11,6 +11,13 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
+// Services is the services area: services (brokered or static), their
+// instances and bindings to apps.
+type Services struct {
+	deps
+	busy *busyMarks
+}
+
 // ServiceManifest describes a service as its YAML manifest does.
 type ServiceManifest struct {
 	ID       string
@@ -33,7 +40,7 @@ type ServiceInstances struct {
 
 // CreateService registers a service. Any team member may; the service is
 // owned by the manifest's team or by all the creator's teams.
-func (s *Service) CreateService(ctx context.Context, id *domain.Identity, m ServiceManifest) (*domain.Service, error) {
+func (s *Services) CreateService(ctx context.Context, id *domain.Identity, m ServiceManifest) (*domain.Service, error) {
 	now := s.now().UTC()
 	svc := &domain.Service{Name: m.ID, CreatedAt: now}
 	applyManifest(svc, m, now)
@@ -62,7 +69,7 @@ func (s *Service) CreateService(ctx context.Context, id *domain.Identity, m Serv
 // UpdateService replaces what the manifest describes of a service the
 // caller owns; its doc and grants stay. A service with instances cannot
 // switch between static and brokered: its instances were made one way.
-func (s *Service) UpdateService(ctx context.Context, id *domain.Identity, m ServiceManifest) (*domain.Service, error) {
+func (s *Services) UpdateService(ctx context.Context, id *domain.Identity, m ServiceManifest) (*domain.Service, error) {
 	if err := domain.ValidateServiceName(m.ID); err != nil {
 		return nil, err
 	}
@@ -146,7 +153,7 @@ func serviceForUse(tx *store.Tx, id *domain.Identity, name string) (*domain.Serv
 }
 
 // ServiceManifestOf returns a service the caller administers.
-func (s *Service) ServiceManifestOf(ctx context.Context, id *domain.Identity, name string) (*domain.Service, error) {
+func (s *Services) ServiceManifestOf(ctx context.Context, id *domain.Identity, name string) (*domain.Service, error) {
 	var svc *domain.Service
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		svc, err = serviceForChange(tx, id, name)
@@ -157,7 +164,7 @@ func (s *Service) ServiceManifestOf(ctx context.Context, id *domain.Identity, na
 
 // DeleteService removes a service the caller administers; one with
 // instances is refused (403, as the spec says).
-func (s *Service) DeleteService(ctx context.Context, id *domain.Identity, name string) error {
+func (s *Services) DeleteService(ctx context.Context, id *domain.Identity, name string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
@@ -175,18 +182,18 @@ func (s *Service) DeleteService(ctx context.Context, id *domain.Identity, name s
 // ListServices returns one page of the services the caller's teams own
 // (all for admins), each with all its instances: the service provider's
 // view (GET /services).
-func (s *Service) ListServices(ctx context.Context, id *domain.Identity, p store.Page) ([]ServiceInstances, string, error) {
+func (s *Services) ListServices(ctx context.Context, id *domain.Identity, p domain.Page) ([]ServiceInstances, string, error) {
 	return s.listServices(ctx, id, p, true)
 }
 
 // ListServiceInstances returns one page of the services the caller may use,
 // each with the caller's instances of it (all for admins): the user's view
 // (GET /services/instances).
-func (s *Service) ListServiceInstances(ctx context.Context, id *domain.Identity, p store.Page) ([]ServiceInstances, string, error) {
+func (s *Services) ListServiceInstances(ctx context.Context, id *domain.Identity, p domain.Page) ([]ServiceInstances, string, error) {
 	return s.listServices(ctx, id, p, false)
 }
 
-func (s *Service) listServices(ctx context.Context, id *domain.Identity, p store.Page, owned bool) ([]ServiceInstances, string, error) {
+func (s *Services) listServices(ctx context.Context, id *domain.Identity, p domain.Page, owned bool) ([]ServiceInstances, string, error) {
 	var out []ServiceInstances
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
@@ -197,7 +204,7 @@ func (s *Service) listServices(ctx context.Context, id *domain.Identity, p store
 		next = n
 		out = make([]ServiceInstances, 0, len(svcs))
 		for _, svc := range svcs {
-			insts, _, err := tx.ListInstances(store.InstanceFilter{Service: svc.Name, All: owned || id.IsAdmin(), Teams: id.Teams}, store.Page{})
+			insts, _, err := tx.ListInstances(store.InstanceFilter{Service: svc.Name, All: owned || id.IsAdmin(), Teams: id.Teams}, domain.Page{})
 			if err != nil {
 				return err
 			}
@@ -214,7 +221,7 @@ func (s *Service) listServices(ctx context.Context, id *domain.Identity, p store
 
 // InstancesOfService returns one page of a service's instances: all of them
 // for its owners and admins, the caller's own for a granted team's member.
-func (s *Service) InstancesOfService(ctx context.Context, id *domain.Identity, name string, p store.Page) ([]domain.ServiceInstance, string, error) {
+func (s *Services) InstancesOfService(ctx context.Context, id *domain.Identity, name string, p domain.Page) ([]domain.ServiceInstance, string, error) {
 	var out []domain.ServiceInstance
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
@@ -230,7 +237,7 @@ func (s *Service) InstancesOfService(ctx context.Context, id *domain.Identity, n
 }
 
 // ServiceDoc returns the documentation of a service the caller may use.
-func (s *Service) ServiceDoc(ctx context.Context, id *domain.Identity, name string) (string, error) {
+func (s *Services) ServiceDoc(ctx context.Context, id *domain.Identity, name string) (string, error) {
 	var doc string
 	err := s.store.View(ctx, func(tx *store.Tx) error {
 		svc, err := serviceForUse(tx, id, name)
@@ -244,7 +251,7 @@ func (s *Service) ServiceDoc(ctx context.Context, id *domain.Identity, name stri
 
 // SetServiceDoc replaces the documentation of a service the caller
 // administers.
-func (s *Service) SetServiceDoc(ctx context.Context, id *domain.Identity, name, doc string) error {
+func (s *Services) SetServiceDoc(ctx context.Context, id *domain.Identity, name, doc string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
@@ -257,7 +264,7 @@ func (s *Service) SetServiceDoc(ctx context.Context, id *domain.Identity, name, 
 }
 
 // GrantService lets a team use a service the caller administers.
-func (s *Service) GrantService(ctx context.Context, id *domain.Identity, name, team string) error {
+func (s *Services) GrantService(ctx context.Context, id *domain.Identity, name, team string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
@@ -279,7 +286,7 @@ func (s *Service) GrantService(ctx context.Context, id *domain.Identity, name, t
 
 // RevokeService takes a granted team's access to a service the caller
 // administers. Instances the team already has keep working.
-func (s *Service) RevokeService(ctx context.Context, id *domain.Identity, name, team string) error {
+func (s *Services) RevokeService(ctx context.Context, id *domain.Identity, name, team string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
@@ -294,17 +301,5 @@ func (s *Service) RevokeService(ctx context.Context, id *domain.Identity, name, 
 		svc.Teams = removeString(svc.Teams, team)
 		svc.UpdatedAt = s.now().UTC()
 		return tx.PutService(svc)
-	})
-}
-
-func init() {
-	teamInUseChecks = append(teamInUseChecks, func(tx *store.Tx, team string) (string, error) {
-		if svc, err := tx.TeamHasServices(team); err != nil || svc != "" {
-			return fmt.Sprintf("it owns or was granted services (%s, ...); remove them or revoke the team's access first", svc), err
-		}
-		if inst, err := tx.TeamHasInstances(team); err != nil || inst != "" {
-			return fmt.Sprintf("it owns service instances (%s, ...); remove them first", inst), err
-		}
-		return "", nil
 	})
 }

@@ -10,9 +10,12 @@ import (
 // stackIndex mirrors one project's stacks in memory for the selection
 // rules: available stacks by age (modification time), overall and per
 // branch, and leased stacks by expiry. It is built from the stack records
-// and changed only by the stack writer, next to every record it writes, so
-// it never disagrees with what that writer committed.
+// and changed only by the stack writer, next to every record it writes,
+// and it records the stack generation it reflects, so that the writer
+// brings it up to date with what other processes wrote before using it.
 type stackIndex struct {
+	// gen is the project's stack generation the index reflects.
+	gen      int64
 	slots    map[int]*stackSlot
 	free     *slotHeap
 	byBranch map[string]*slotHeap

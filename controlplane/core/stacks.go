@@ -14,27 +14,28 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
-// Every change to stacks goes through one writer, which applies the
-// operations of all requests waiting at that moment one after the other in
-// a single transaction (group commit):
+// Every change to stacks goes through the stack writer of its process,
+// which applies the operations of all requests waiting at that moment one
+// after the other in a single transaction (group commit):
 //
-//   - One durable commit serves many requests. With SyncWrites on, Badger
-//     syncs its log for every transaction it writes, a millisecond or two
-//     on common disks, which would otherwise cap leases at a few hundred a
-//     second whatever the number of clients.
-//   - Operations never race: the selection rules hold exactly (the oldest
-//     available stack is the oldest, not the oldest nobody else is
-//     grabbing), names are allocated in order, and no stack can be taken
-//     twice. Transactions that change a project (key rotation, settings)
-//     run beside the writer; Badger's conflict detection re-runs a batch
-//     that read a project they changed.
-//   - The writer keeps each project's stackIndex in step with what it
-//     commits, so selection is a heap lookup, not a scan. This holds
-//     because nothing else writes stack records (the purge of a deleted
-//     project's stacks aside, whose index goes with the project).
+//   - One durable commit serves many requests. Every commit waits for the
+//     disk (Badger's fsync, PostgreSQL's WAL flush), which would otherwise
+//     cap leases at the disk's sync rate whatever the number of clients.
+//   - Within a process, operations never race: the selection rules hold
+//     exactly (the oldest available stack is the oldest, not the oldest
+//     nobody else is grabbing), names are allocated in order.
+//   - Across processes on one store, the transactions do the same work:
+//     each batch reads the project's stack generation, so two batches of
+//     different processes on one project conflict, and the one that loses
+//     runs again on fresh data. No stack is ever taken twice.
+//   - The writer keeps each project's stackIndex, so selection is a heap
+//     lookup, not a scan. An index is derived data: it records the stack
+//     generation it reflects, and each batch first compares it with the
+//     stored one and reads only the stacks written since (the change log),
+//     so what another process wrote is seen before anything is chosen.
 
-// maxStackBatch bounds the operations of one transaction, far below
-// Badger's transaction size limit.
+// maxStackBatch bounds the operations of one transaction, far below the
+// engines' transaction size limits.
 const maxStackBatch = 128
 
 // stackWriter is the queue of stack operations and the writer's state.
@@ -63,8 +64,8 @@ type stackOp struct {
 // run more than once (when the transaction is retried) and must check
 // everything before it writes: a domain error fails this operation alone,
 // and it must leave nothing behind; any other error fails the whole batch.
-func (s *Service) writeStacks(ctx context.Context, apply func(b *stackBatch) error) error {
-	w := &s.stackWriter
+func (s *Stacks) writeStacks(ctx context.Context, apply func(b *stackBatch) error) error {
+	w := &s.writer
 	op := &stackOp{ctx: ctx, apply: apply, signal: make(chan bool, 1)}
 	w.mu.Lock()
 	w.queue = append(w.queue, op)
@@ -100,19 +101,21 @@ func (s *Service) writeStacks(ctx context.Context, apply func(b *stackBatch) err
 
 // commitStackBatch applies ops in one transaction and sets each one's
 // error.
-func (s *Service) commitStackBatch(ctx context.Context, ops []*stackOp) {
-	w := &s.stackWriter
+func (s *Stacks) commitStackBatch(ctx context.Context, ops []*stackOp) {
+	w := &s.writer
 	if w.indexes == nil {
 		w.indexes = map[string]*stackIndex{}
 	}
 	// Indexes the batch changed but did not commit are rebuilt from the
 	// store on next use.
-	touched := map[string]bool{}
+	var b *stackBatch
 	forgetTouched := func() {
-		for id := range touched {
+		if b == nil {
+			return
+		}
+		for id := range b.gens {
 			delete(w.indexes, id)
 		}
-		clear(touched)
 	}
 	// A panic must not leave the waiting requests without an answer and
 	// the writer without a leader: it fails this batch only.
@@ -128,7 +131,7 @@ func (s *Service) commitStackBatch(ctx context.Context, ops []*stackOp) {
 	errs := make([]error, len(ops))
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		forgetTouched()
-		b := &stackBatch{s: s, tx: tx, touched: touched, projects: map[string]*domain.StackProject{}}
+		b = &stackBatch{s: s, tx: tx, projects: map[string]*domain.StackProject{}, gens: map[string]*batchGen{}}
 		for i, op := range ops {
 			if errs[i] = op.ctx.Err(); errs[i] != nil {
 				continue
@@ -138,13 +141,15 @@ func (s *Service) commitStackBatch(ctx context.Context, ops []*stackOp) {
 				return errs[i]
 			}
 		}
-		return nil
+		return b.saveGens()
 	})
 	if err != nil {
 		forgetTouched()
 		for i := range errs {
 			errs[i] = err
 		}
+	} else {
+		b.committed()
 	}
 	for i, op := range ops {
 		op.err = errs[i]
@@ -153,11 +158,62 @@ func (s *Service) commitStackBatch(ctx context.Context, ops []*stackOp) {
 
 // stackBatch is one transaction of the stack writer.
 type stackBatch struct {
-	s       *Service
-	tx      *store.Tx
-	touched map[string]bool
+	s  *Stacks
+	tx *store.Tx
 	// projects read in this transaction, by id.
 	projects map[string]*domain.StackProject
+	// gens are the stack generations of the projects this batch touched.
+	gens map[string]*batchGen
+}
+
+// batchGen is a project's stack generation as the batch found it and as
+// its writes moved it.
+type batchGen struct{ found, next int64 }
+
+// gen reads the project's stack generation once per batch.
+func (b *stackBatch) gen(projectID string) (*batchGen, error) {
+	if g, ok := b.gens[projectID]; ok {
+		return g, nil
+	}
+	found, err := b.tx.StackGen(projectID)
+	if err != nil {
+		return nil, err
+	}
+	g := &batchGen{found: found, next: found}
+	b.gens[projectID] = g
+	return g, nil
+}
+
+// nextGen is the generation of the batch's next write to the project.
+func (b *stackBatch) nextGen(projectID string) (int64, error) {
+	g, err := b.gen(projectID)
+	if err != nil {
+		return 0, err
+	}
+	g.next++
+	return g.next, nil
+}
+
+// saveGens records the generations the batch's writes reached.
+func (b *stackBatch) saveGens() error {
+	for id, g := range b.gens {
+		if g.next != g.found {
+			if err := b.tx.SetStackGen(id, g.next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// committed marks the indexes the batch used as current at the
+// generations it committed.
+func (b *stackBatch) committed() {
+	for id, g := range b.gens {
+		if ix := b.s.writer.indexes[id]; ix != nil {
+			ix.gen = g.next
+		}
+	}
 }
 
 // project is currentProject, read once per batch.
@@ -179,17 +235,47 @@ func (b *stackBatch) deleteProject(p *domain.StackProject) error {
 		return err
 	}
 	delete(b.projects, p.ID)
-	delete(b.s.stackWriter.indexes, p.ID)
+	delete(b.s.writer.indexes, p.ID)
+	delete(b.gens, p.ID)
 	return nil
 }
 
-// index returns the project's stack index, building it from the stack
-// records the first time.
+// index returns the project's stack index, current as of this transaction:
+// built from the stack records the first time, and brought up to date from
+// the change log when another process wrote stacks since it was used.
 func (b *stackBatch) index(projectID string) (*stackIndex, error) {
-	w := &b.s.stackWriter
+	_, used := b.gens[projectID]
+	g, err := b.gen(projectID)
+	if err != nil {
+		return nil, err
+	}
+	w := &b.s.writer
 	ix := w.indexes[projectID]
-	if ix == nil {
-		stacks, _, err := b.tx.ListStacks(projectID, store.Page{})
+	if used && ix != nil {
+		return ix, nil
+	}
+	switch {
+	case ix != nil && ix.gen == g.found:
+	case ix != nil && ix.gen < g.found:
+		err := b.tx.StacksChangedSince(projectID, ix.gen, func(n int) error {
+			st, err := b.tx.Stack(projectID, n)
+			switch {
+			case isNotFound(err):
+				ix.remove(n)
+			case err != nil:
+				return err
+			default:
+				ix.set(st)
+			}
+			return nil
+		})
+		if err != nil {
+			delete(w.indexes, projectID)
+			return nil, err
+		}
+		ix.gen = g.found
+	default:
+		stacks, _, err := b.tx.ListStacks(projectID, domain.Page{})
 		if err != nil {
 			return nil, err
 		}
@@ -197,9 +283,9 @@ func (b *stackBatch) index(projectID string) (*stackIndex, error) {
 		for i := range stacks {
 			ix.set(&stacks[i])
 		}
+		ix.gen = g.found
 		w.indexes[projectID] = ix
 	}
-	b.touched[projectID] = true
 	return ix, nil
 }
 
@@ -214,7 +300,11 @@ func (b *stackBatch) stack(projectID string, n int) (*domain.Stack, error) {
 }
 
 func (b *stackBatch) put(ix *stackIndex, st *domain.Stack) error {
-	if err := b.tx.PutStack(st); err != nil {
+	gen, err := b.nextGen(st.ProjectID)
+	if err != nil {
+		return err
+	}
+	if err := b.tx.PutStack(st, gen); err != nil {
 		return err
 	}
 	ix.set(st)
@@ -277,7 +367,7 @@ type Lease struct {
 // are several), else the available stack modified longest ago, else a new
 // stack named prefix + (count + 1). A lease past its expiry counts as
 // available.
-func (s *Service) RequestStack(ctx context.Context, p *domain.StackProject, r LeaseRequest) (*Lease, error) {
+func (s *Stacks) RequestStack(ctx context.Context, p *domain.StackProject, r LeaseRequest) (*Lease, error) {
 	if r.Branch == "" {
 		r.Branch = domain.DefaultStackBranch
 	} else if err := domain.ValidateBranch(r.Branch); err != nil {
@@ -358,6 +448,10 @@ func (b *stackBatch) createStack(p *domain.StackProject, ix *stackIndex, r Lease
 	if err != nil {
 		return nil, err
 	}
+	gen, err := b.nextGen(p.ID)
+	if err != nil {
+		return nil, err
+	}
 	st := &domain.Stack{
 		ProjectID:          p.ID,
 		Number:             count + 1,
@@ -368,7 +462,7 @@ func (b *stackBatch) createStack(p *domain.StackProject, ix *stackIndex, r Lease
 	st.Take(uuid.NewString(), r.Branch, now, now.Add(r.TTL))
 	// UpdateStackProject refuses prefixes that could make a name come
 	// round again; the store checks anyway.
-	if err := b.tx.CreateStack(st); err != nil {
+	if err := b.tx.CreateStack(st, gen); err != nil {
 		return nil, err
 	}
 	ix.set(st)
@@ -376,7 +470,7 @@ func (b *stackBatch) createStack(p *domain.StackProject, ix *stackIndex, r Lease
 }
 
 // SetLastDeployedCommit records what is deployed on a stack.
-func (s *Service) SetLastDeployedCommit(ctx context.Context, p *domain.StackProject, stackName, commit string) (*domain.Stack, error) {
+func (s *Stacks) SetLastDeployedCommit(ctx context.Context, p *domain.StackProject, stackName, commit string) (*domain.Stack, error) {
 	if stackName == "" {
 		return nil, domain.Invalid("stackName is required")
 	}
@@ -398,7 +492,7 @@ func (s *Service) SetLastDeployedCommit(ctx context.Context, p *domain.StackProj
 // ReleaseStack makes a stack available again. Releasing an available stack
 // changes nothing. With a leaseID, the stack is released only if that is
 // its current lease, so a late job cannot free a stack someone else holds.
-func (s *Service) ReleaseStack(ctx context.Context, p *domain.StackProject, stackName, leaseID string) (*domain.Stack, error) {
+func (s *Stacks) ReleaseStack(ctx context.Context, p *domain.StackProject, stackName, leaseID string) (*domain.Stack, error) {
 	if stackName == "" {
 		return nil, domain.Invalid("stackName is required")
 	}
@@ -449,7 +543,7 @@ func (b *stackBatch) modifyStack(p *domain.StackProject, name string, change fun
 // DeleteLastStack removes the project's highest-numbered stack, so that the
 // next new stack takes its name again. A leased stack is removed only with
 // force.
-func (s *Service) DeleteLastStack(ctx context.Context, p *domain.StackProject, force bool) (*domain.Stack, error) {
+func (s *Stacks) DeleteLastStack(ctx context.Context, p *domain.StackProject, force bool) (*domain.Stack, error) {
 	var st *domain.Stack
 	err := s.writeStacks(ctx, func(b *stackBatch) error {
 		proj, err := b.project(p)
@@ -474,7 +568,11 @@ func (s *Service) DeleteLastStack(ctx context.Context, p *domain.StackProject, f
 		if err != nil {
 			return err
 		}
-		if err := b.tx.DeleteLastStack(st); err != nil {
+		gen, err := b.nextGen(proj.ID)
+		if err != nil {
+			return err
+		}
+		if err := b.tx.DeleteLastStack(st, gen); err != nil {
 			return err
 		}
 		ix.remove(st.Number)
@@ -485,7 +583,7 @@ func (s *Service) DeleteLastStack(ctx context.Context, p *domain.StackProject, f
 
 // ListStacks returns one page of the project's stacks ordered by number.
 // Leases past their expiry show as released.
-func (s *Service) ListStacks(ctx context.Context, p *domain.StackProject, page store.Page) ([]domain.Stack, string, error) {
+func (s *Stacks) ListStacks(ctx context.Context, p *domain.StackProject, page domain.Page) ([]domain.Stack, string, error) {
 	var out []domain.Stack
 	var next string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
@@ -501,7 +599,7 @@ func (s *Service) ListStacks(ctx context.Context, p *domain.StackProject, page s
 
 // Stack returns one stack of the project. A lease past its expiry shows
 // as released.
-func (s *Service) Stack(ctx context.Context, p *domain.StackProject, name string) (*domain.Stack, error) {
+func (s *Stacks) Stack(ctx context.Context, p *domain.StackProject, name string) (*domain.Stack, error) {
 	var st *domain.Stack
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		st, err = tx.StackByName(p.ID, name)
@@ -514,14 +612,14 @@ func (s *Service) Stack(ctx context.Context, p *domain.StackProject, name string
 	return st, nil
 }
 
-// stackGauges counts leased and available stacks of every project from the
-// writer's indexes. It runs as an operation of the writer, the only one
-// that may read them.
-func stackGauges(ctx context.Context, s *Service) ([]Gauge, error) {
+// gauges counts leased and available stacks of every project from the
+// writer's indexes, each first brought up to date with the store. It runs
+// as an operation of the writer, the only one that may read them.
+func (s *Stacks) gauges(ctx context.Context) ([]Gauge, error) {
 	var leased, available int
 	err := s.writeStacks(ctx, func(b *stackBatch) error {
 		leased, available = 0, 0
-		projects, _, err := b.tx.ListStackProjects(store.StackProjectFilter{All: true}, store.Page{})
+		projects, _, err := b.tx.ListStackProjects(store.StackProjectFilter{All: true}, domain.Page{})
 		if err != nil {
 			return err
 		}
@@ -545,15 +643,15 @@ func stackGauges(ctx context.Context, s *Service) ([]Gauge, error) {
 	}, nil
 }
 
-// sweepStacks releases every expired lease and finishes removing the
-// stacks of deleted projects. It is both the background sweep and the
-// stack-leases healer.
-func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
+// sweep releases every expired lease and finishes removing the stacks of
+// deleted projects. It is both the background job and the stack-leases
+// healer.
+func (s *Stacks) sweep(ctx context.Context, fence fence) (HealerReport, error) {
 	var rep HealerReport
 	var projects []domain.StackProject
 	var purges []string
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		if projects, _, err = tx.ListStackProjects(store.StackProjectFilter{All: true}, store.Page{}); err != nil {
+		if projects, _, err = tx.ListStackProjects(store.StackProjectFilter{All: true}, domain.Page{}); err != nil {
 			return err
 		}
 		purges, err = tx.StackPurges()
@@ -566,6 +664,9 @@ func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
 		for {
 			var released []domain.Stack
 			err := s.writeStacks(ctx, func(b *stackBatch) error {
+				if err := fence.check(b.tx); err != nil {
+					return err
+				}
 				proj, err := b.project(&p)
 				if err != nil {
 					return err
@@ -580,9 +681,8 @@ func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
 				return rep, err
 			}
 			for _, st := range released {
-				rep.Details = append(rep.Details, fmt.Sprintf("project %s: released stack %s (lease expired at %s)", p.Name, st.Name, st.Modified.Format(time.RFC3339)))
+				rep.add(fmt.Sprintf("project %s: released stack %s (lease expired at %s)", p.Name, st.Name, st.Modified.Format(time.RFC3339)))
 			}
-			rep.Healed += len(released)
 			if len(released) < expireBatch {
 				break
 			}
@@ -592,8 +692,7 @@ func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
 		if err := s.purgeStacks(ctx, id); err != nil {
 			return rep, err
 		}
-		rep.Healed++
-		rep.Details = append(rep.Details, fmt.Sprintf("removed the stacks of deleted project %s", id))
+		rep.add(fmt.Sprintf("removed the stacks of deleted project %s", id))
 	}
 	return rep, nil
 }
@@ -602,31 +701,3 @@ func (s *Service) sweepStacks(ctx context.Context) (HealerReport, error) {
 // background. Requests do not wait for it: to them an expired lease is
 // available already.
 const leaseSweepInterval = 30 * time.Second
-
-func init() {
-	gaugeSources = append(gaugeSources, stackGauges)
-	registerHealer(Healer{
-		Name:        "stack-leases",
-		Description: "Releases stacks whose lease expired and removes the stacks of deleted projects.",
-		Run:         func(s *Service, ctx context.Context) (HealerReport, error) { return s.sweepStacks(ctx) },
-	})
-	// The first sweep runs at start: it releases leases that ran out while
-	// the server was down, and builds every project's index before the
-	// first request needs it.
-	backgroundTasks = append(backgroundTasks, func(s *Service, ctx context.Context) {
-		t := time.NewTicker(leaseSweepInterval)
-		defer t.Stop()
-		for {
-			if rep, err := s.sweepStacks(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("stack lease sweep failed", "err", err)
-			} else if rep.Healed > 0 {
-				s.log.Info("stack lease sweep", "healed", rep.Healed)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	})
-}

@@ -12,32 +12,32 @@ import (
 // cnames, then their addresses (and so their units' addresses). As tsuru
 // does, it refuses apps of different platforms or unit counts unless force
 // is set. Either app being busy (another swap, a binding) is a conflict.
-func (s *Service) Swap(ctx context.Context, id *domain.Identity, app1, app2 string, force bool) error {
+func (s *Apps) Swap(ctx context.Context, id *domain.Identity, app1, app2 string, force bool) error {
 	if app1 == "" || app2 == "" {
 		return domain.Invalid("both app1 and app2 are required")
 	}
-	a, err := s.GetApp(ctx, id, app1)
+	a, err := s.Get(ctx, id, app1)
 	if err != nil {
 		return err
 	}
-	b, err := s.GetApp(ctx, id, app2)
+	b, err := s.Get(ctx, id, app2)
 	if err != nil {
 		return err
 	}
 	if a.ID == b.ID {
 		return domain.Invalid("cannot swap app %q with itself", a.Name)
 	}
-	release, err := s.busy.acquire(fmt.Sprintf("a swap of %q and %q", a.Name, b.Name), busyApp(a.Name), busyApp(b.Name))
+	release, err := s.busy.acquire(ctx, fmt.Sprintf("a swap of %q and %q", a.Name, b.Name), busyApp(a.Name), busyApp(b.Name))
 	if err != nil {
 		return err
 	}
 	defer release()
 	return s.store.Update(ctx, func(tx *store.Tx) error {
-		a, err := s.appForRead(tx, id, a.ID)
+		a, err := appForRead(tx, id, a.ID)
 		if err != nil {
 			return err
 		}
-		b, err := s.appForRead(tx, id, b.ID)
+		b, err := appForRead(tx, id, b.ID)
 		if err != nil {
 			return err
 		}

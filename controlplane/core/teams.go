@@ -7,12 +7,8 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
-// teamInUseChecks report why a team cannot be removed ("" when nothing of
-// that kind uses it). Areas that let teams own things register one in init.
-var teamInUseChecks []func(tx *store.Tx, team string) (string, error)
-
 // CreateTeam creates a team whose only member is the caller.
-func (s *Service) CreateTeam(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
+func (s *Identity) CreateTeam(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
 	if err := domain.ValidateTeamName(name); err != nil {
 		return nil, err
 	}
@@ -34,12 +30,12 @@ func (s *Service) CreateTeam(ctx context.Context, id *domain.Identity, name stri
 }
 
 // ListTeams returns the teams the caller belongs to; every team for admins.
-func (s *Service) ListTeams(ctx context.Context, id *domain.Identity) ([]domain.Team, error) {
+func (s *Identity) ListTeams(ctx context.Context, id *domain.Identity) ([]domain.Team, error) {
 	var teams []domain.Team
 	err := s.store.View(ctx, func(tx *store.Tx) error {
 		if id.IsAdmin() {
 			var err error
-			teams, _, err = tx.ListTeams(store.Page{})
+			teams, _, err = tx.ListTeams(domain.Page{})
 			return err
 		}
 		names, err := tx.TeamsOf(id.Email())
@@ -72,7 +68,7 @@ func teamForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.Team
 }
 
 // Team returns a team the caller belongs to (any team for admins).
-func (s *Service) Team(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
+func (s *Identity) Team(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
 	var t *domain.Team
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		t, err = teamForChange(tx, id, name)
@@ -82,27 +78,18 @@ func (s *Service) Team(ctx context.Context, id *domain.Identity, name string) (*
 }
 
 // DeleteTeam removes a team that owns nothing.
-func (s *Service) DeleteTeam(ctx context.Context, id *domain.Identity, name string) error {
+func (s *Identity) DeleteTeam(ctx context.Context, id *domain.Identity, name string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		t, err := teamForChange(tx, id, name)
 		if err != nil {
 			return err
 		}
-		for _, check := range teamInUseChecks {
-			why, err := check(tx, name)
-			if err != nil {
-				return err
-			}
-			if why != "" {
-				return domain.Conflict("team %q cannot be removed: %s", name, why)
-			}
-		}
-		return tx.DeleteTeam(t)
+		return deleteTeamTx(tx, t)
 	})
 }
 
 // AddTeamMember adds an existing user to a team.
-func (s *Service) AddTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
+func (s *Identity) AddTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
 	var t *domain.Team
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		if t, err = teamForChange(tx, id, team); err != nil {
@@ -122,7 +109,7 @@ func (s *Service) AddTeamMember(ctx context.Context, id *domain.Identity, team, 
 
 // RemoveTeamMember removes a user from a team; a team keeps at least one
 // member.
-func (s *Service) RemoveTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
+func (s *Identity) RemoveTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
 	var t *domain.Team
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
 		if t, err = teamForChange(tx, id, team); err != nil {

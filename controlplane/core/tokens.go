@@ -14,7 +14,7 @@ import (
 // CreateAppToken issues a long-lived token for automation that acts as the
 // caller. appName, when set, names the app the token is for: it must exist
 // and the caller must have access to it. expires 0 means never.
-func (s *Service) CreateAppToken(ctx context.Context, id *domain.Identity, appName string, expires time.Duration) (string, *domain.AppToken, error) {
+func (s *Identity) CreateAppToken(ctx context.Context, id *domain.Identity, appName string, expires time.Duration) (string, *domain.AppToken, error) {
 	if expires < 0 {
 		return "", nil, domain.Invalid("expires must not be negative")
 	}
@@ -26,7 +26,7 @@ func (s *Service) CreateAppToken(ctx context.Context, id *domain.Identity, appNa
 	}
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		if appName != "" {
-			if _, err := s.appForRead(tx, id, appName); err != nil {
+			if _, err := appForRead(tx, id, appName); err != nil {
 				return err
 			}
 		}
@@ -39,7 +39,7 @@ func (s *Service) CreateAppToken(ctx context.Context, id *domain.Identity, appNa
 }
 
 // AppTokens lists the caller's app tokens (never their secrets).
-func (s *Service) AppTokens(ctx context.Context, id *domain.Identity) ([]*domain.AppToken, error) {
+func (s *Identity) AppTokens(ctx context.Context, id *domain.Identity) ([]*domain.AppToken, error) {
 	var out []*domain.AppToken
 	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
 		out, err = tx.AppTokensOf(id.Email())
@@ -49,7 +49,7 @@ func (s *Service) AppTokens(ctx context.Context, id *domain.Identity) ([]*domain
 }
 
 // RevokeAppToken deletes one of the caller's app tokens by id.
-func (s *Service) RevokeAppToken(ctx context.Context, id *domain.Identity, tokenID string) error {
+func (s *Identity) RevokeAppToken(ctx context.Context, id *domain.Identity, tokenID string) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
 		tokens, err := tx.AppTokensOf(id.Email())
 		if err != nil {
@@ -74,7 +74,7 @@ const AdminTeam = "admin"
 // app token. token is used as the token's secret when set (so CI can know
 // it); otherwise one is generated. It returns the token only when it
 // created it: later starts return "".
-func (s *Service) Bootstrap(ctx context.Context, token string) (string, error) {
+func (s *Identity) Bootstrap(ctx context.Context, token string) (string, error) {
 	if token == "" {
 		token = appTokenPrefix + randomToken(24)
 	}

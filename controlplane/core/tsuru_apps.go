@@ -23,47 +23,47 @@ func AppState(a *domain.App) string {
 	return domain.UnitStopped
 }
 
-// DeleteApp removes an app the caller may access. Its service instances are
+// Delete removes an app the caller may access. Its service instances are
 // unbound first, each through its broker; if a broker fails, the bindings
 // undone so far stay undone and the app stays, still bound to the rest.
 // Then one transaction removes the app, its releases and everything the
-// other areas hang on it (appDeleteHooks), and gives the quota back.
-func (s *Service) DeleteApp(ctx context.Context, id *domain.Identity, nameOrID string) error {
-	a, err := s.GetApp(ctx, id, nameOrID)
+// other areas hang on it (deleteAppTx), and gives the quota back.
+func (s *Apps) Delete(ctx context.Context, id *domain.Identity, nameOrID string) error {
+	a, err := s.Get(ctx, id, nameOrID)
 	if err != nil {
 		return err
 	}
-	release, err := s.busy.acquire("deleting the app", busyApp(a.Name))
+	release, err := s.busy.acquire(ctx, "deleting the app", busyApp(a.Name))
 	if err != nil {
 		return err
 	}
 	defer release()
 	// Reload: a binding may have changed before the app was marked busy.
-	if a, err = s.GetApp(ctx, id, a.ID); err != nil {
+	if a, err = s.Get(ctx, id, a.ID); err != nil {
 		return err
 	}
 	for _, b := range a.Bindings {
-		if err := s.unbindAppFromInstance(ctx, b.Instance, a.Name); err != nil {
+		if err := s.services.unbindAppFromInstance(ctx, b.Instance, a.Name); err != nil {
 			return err
 		}
 	}
 	return s.store.Update(ctx, func(tx *store.Tx) error {
-		a, err := s.appForRead(tx, id, a.ID)
+		a, err := appForRead(tx, id, a.ID)
 		if err != nil {
 			return err
 		}
 		if len(a.Bindings) > 0 {
 			return domain.Conflict("app %q was bound to service instance %q while being deleted; try again", a.Name, a.Bindings[0].Instance)
 		}
-		return s.deleteAppTx(tx, a)
+		return deleteAppTx(tx, a)
 	})
 }
 
-// RestartApp puts every unit of an app back to started and records when.
-func (s *Service) RestartApp(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
+// Restart puts every unit of an app back to started and records when.
+func (s *Apps) Restart(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
-		if a, err = s.appForRead(tx, id, nameOrID); err != nil {
+		if a, err = appForRead(tx, id, nameOrID); err != nil {
 			return err
 		}
 		for i := range a.Units {

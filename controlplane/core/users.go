@@ -12,7 +12,7 @@ import (
 )
 
 // CreateUser signs a user up.
-func (s *Service) CreateUser(ctx context.Context, email, password string) (*domain.User, error) {
+func (s *Identity) CreateUser(ctx context.Context, email, password string) (*domain.User, error) {
 	if err := domain.ValidateEmail(email); err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string) (*doma
 
 // checkEmailFree answers the common duplicate case before spending a bcrypt
 // hash on it; CreateUser checks again inside its transaction.
-func (s *Service) checkEmailFree(ctx context.Context, email string) error {
+func (s *Identity) checkEmailFree(ctx context.Context, email string) error {
 	return s.store.View(ctx, func(tx *store.Tx) error {
 		exists, err := tx.UserExists(email)
 		if err == nil && exists {
@@ -57,7 +57,7 @@ func (s *Service) checkEmailFree(ctx context.Context, email string) error {
 
 // Login checks a password and issues a session token: short-lived unless
 // long is set.
-func (s *Service) Login(ctx context.Context, email, password string, long bool) (string, error) {
+func (s *Identity) Login(ctx context.Context, email, password string, long bool) (string, error) {
 	if password == "" {
 		return "", domain.Invalid("you must provide a password to login")
 	}
@@ -77,7 +77,7 @@ func (s *Service) Login(ctx context.Context, email, password string, long bool) 
 }
 
 // ChangePassword replaces the caller's password after checking the old one.
-func (s *Service) ChangePassword(ctx context.Context, id *domain.Identity, oldPassword, newPassword string) error {
+func (s *Identity) ChangePassword(ctx context.Context, id *domain.Identity, oldPassword, newPassword string) error {
 	if oldPassword == "" || newPassword == "" {
 		return domain.Invalid("both the old and the new password are required")
 	}
@@ -105,40 +105,20 @@ func (s *Service) ChangePassword(ctx context.Context, id *domain.Identity, oldPa
 // DeleteUser removes the caller, its keys and tokens, and its team
 // memberships. A user who is the last member of a team must first remove
 // the team or add someone to it.
-func (s *Service) DeleteUser(ctx context.Context, id *domain.Identity) error {
+func (s *Identity) DeleteUser(ctx context.Context, id *domain.Identity) error {
 	return s.store.Update(ctx, func(tx *store.Tx) error {
-		teams, err := tx.TeamsOf(id.Email())
-		if err != nil {
-			return err
-		}
-		for _, name := range teams {
-			t, err := tx.Team(name)
-			if err != nil {
-				return err
-			}
-			if len(t.Members) == 1 {
-				return domain.Conflict("user %q is the last member of team %q: remove the team or add another member first", id.Email(), name)
-			}
-			t.Members = removeString(t.Members, id.Email())
-			if err := tx.PutTeam(t); err != nil {
-				return err
-			}
-		}
-		if err := s.forgetMaintainerTx(tx, id.Email()); err != nil {
-			return err
-		}
 		if id.TokenKind == tokenKindSession {
 			if err := tx.RevokeSession(id.TokenID, id.ExpiresAt); err != nil {
 				return err
 			}
 		}
-		return tx.DeleteUser(id.Email())
+		return deleteUserTx(tx, id.Email(), s.now().UTC())
 	})
 }
 
 // AddKey registers an SSH public key for the caller. The name defaults to
 // the key's comment, or "default".
-func (s *Service) AddKey(ctx context.Context, id *domain.Identity, name, key string) error {
+func (s *Identity) AddKey(ctx context.Context, id *domain.Identity, name, key string) error {
 	key = strings.TrimSpace(key)
 	if key == "" {
 		return domain.Invalid("missing key")
@@ -175,7 +155,7 @@ func keyComment(key string) string {
 }
 
 // RemoveKey removes one of the caller's keys, given by content or name.
-func (s *Service) RemoveKey(ctx context.Context, id *domain.Identity, name, key string) error {
+func (s *Identity) RemoveKey(ctx context.Context, id *domain.Identity, name, key string) error {
 	key = strings.TrimSpace(key)
 	if key == "" && name == "" {
 		return domain.Invalid("missing key")
@@ -196,7 +176,7 @@ func (s *Service) RemoveKey(ctx context.Context, id *domain.Identity, name, key 
 }
 
 // Keys returns the caller's SSH keys.
-func (s *Service) Keys(ctx context.Context, id *domain.Identity) ([]domain.UserKey, error) {
+func (s *Identity) Keys(ctx context.Context, id *domain.Identity) ([]domain.UserKey, error) {
 	var keys []domain.UserKey
 	err := s.store.View(ctx, func(tx *store.Tx) error {
 		u, err := tx.User(id.Email())
@@ -210,7 +190,7 @@ func (s *Service) Keys(ctx context.Context, id *domain.Identity) ([]domain.UserK
 
 // RequestPasswordReset issues a reset token for email and returns it. Only
 // its hash is kept; it expires after Config.PasswordResetTTL.
-func (s *Service) RequestPasswordReset(ctx context.Context, email string) (string, error) {
+func (s *Identity) RequestPasswordReset(ctx context.Context, email string) (string, error) {
 	token := randomToken(20)
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		u, err := tx.User(email)
@@ -228,7 +208,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) (strin
 
 // ResetPassword consumes a reset token and sets a new random password,
 // which it returns.
-func (s *Service) ResetPassword(ctx context.Context, email, token string) (string, error) {
+func (s *Identity) ResetPassword(ctx context.Context, email, token string) (string, error) {
 	password := randomToken(8)
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
 	if err != nil {
@@ -255,7 +235,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, token string) (strin
 
 // Quota returns the app quota of a user: its limit and what is left. Users
 // see their own; admins see anyone's.
-func (s *Service) Quota(ctx context.Context, id *domain.Identity, email string) (limit, available int, err error) {
+func (s *Identity) Quota(ctx context.Context, id *domain.Identity, email string) (limit, available int, err error) {
 	if email != id.Email() && !id.IsAdmin() {
 		return 0, 0, forbidden(id, "read the quota of another user")
 	}

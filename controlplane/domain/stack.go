@@ -55,6 +55,9 @@ type Stack struct {
 	Lease    *StackLease `json:"lease,omitempty"`
 	Created  time.Time   `json:"created"`
 	Modified time.Time   `json:"modified"`
+	// Gen is the project's stack generation at this stack's last write,
+	// kept by the store (see store.Tx.StackGen).
+	Gen int64 `json:"gen,omitempty"`
 }
 
 // StackLease is one holder's claim on a stack.

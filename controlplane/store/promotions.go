@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -110,19 +109,4 @@ func (tx *Tx) PendingPromotions(limit int) ([]string, error) {
 		return nil
 	})
 	return ids, err
-}
-
-// PromotionsByStatus counts every promotion by status. It reads them all:
-// core calls it once, at start.
-func (tx *Tx) PromotionsByStatus() (map[string]int, error) {
-	counts := map[string]int{}
-	err := tx.scan(prefix(nsPromotion), "", 0, false, func(_, v []byte) error {
-		var p struct{ Status string }
-		if err := json.Unmarshal(v, &p); err != nil {
-			return err
-		}
-		counts[p.Status]++
-		return nil
-	})
-	return counts, err
 }

@@ -30,7 +30,12 @@ type migration struct {
 }
 
 var migrations = []migration{
-	{to: 2, what: "expiry kept as data instead of Badger TTLs", run: migrateExpiryToData},
+	{to: 2, what: "expiry kept as data instead of Badger TTLs; stored promotion counters", run: func(ctx context.Context, s *Store, now time.Time) error {
+		if err := migrateExpiryToData(ctx, s, now); err != nil {
+			return err
+		}
+		return countPromotions(ctx, s, now)
+	}},
 }
 
 // ErrNewerSchema: the data was written by a newer berthd.

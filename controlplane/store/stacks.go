@@ -14,9 +14,12 @@ import (
 
 // Stack projects are keyed by name; everything below a project by its id.
 // Which stacks are available is not indexed here: core keeps that index in
-// memory, rebuilt from the stack records, because the keys of such an index
-// would change on every lease and release, and Badger scans slow down with
-// every deleted key they pass.
+// memory, because the keys of such an index would change on every lease and
+// release, and scans slow down with every deleted key they pass. Instead,
+// every write of a stack moves the project's stack generation and records
+// the stack under it in a change log, so that an index (in any process)
+// knows from one key whether it is current, and catches up by reading only
+// what changed since.
 const (
 	nsStackProject       = "stackproject"          // name -> StackProject
 	nsStackProjectByKey  = "idx-stackproject-key"  // hex sha256 of the key -> name
@@ -26,6 +29,10 @@ const (
 	nsStackByName        = "idx-stack-name"        // project id, stack name -> number
 	nsLeaseReplay        = "stack-lease-replay"    // project id, idempotency key -> LeaseReplay
 	nsStackPurge         = "stack-purge"           // project id of a deleted project -> ""
+	nsStackGen           = "stackgen"              // project id -> generation
+	nsStackChange        = "stack-change"          // project id, generation -> stack number
+
+	stackGenNumber = "%020d"
 
 	stackNumber = "%010d"
 )
@@ -212,9 +219,55 @@ func (tx *Tx) StackCount(projectID string) (int, error) {
 	return strconv.Atoi(string(v))
 }
 
-// CreateStack adds the next stack of a project: its number must follow the
-// last one, and its name must be free.
-func (tx *Tx) CreateStack(st *domain.Stack) error {
+// StackGen returns the project's stack generation: it moves with every
+// write of one of its stacks.
+func (tx *Tx) StackGen(projectID string) (int64, error) {
+	v, err := tx.getRaw(key(nsStackGen, projectID))
+	if errors.Is(err, errNoKey) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(string(v), 10, 64)
+}
+
+// SetStackGen records the project's stack generation after a batch of
+// writes made with the generations up to gen.
+func (tx *Tx) SetStackGen(projectID string, gen int64) error {
+	return tx.putRaw(key(nsStackGen, projectID), []byte(strconv.FormatInt(gen, 10)))
+}
+
+// StacksChangedSince calls fn with the number of each stack of the project
+// written after generation gen, oldest write first. A number whose stack
+// no longer exists was deleted.
+func (tx *Tx) StacksChangedSince(projectID string, gen int64, fn func(n int) error) error {
+	return tx.scan(prefix(nsStackChange, projectID), fmt.Sprintf(stackGenNumber, gen), 0, false, func(k, v []byte) error {
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return fmt.Errorf("stack change log %q: %w", truncateKey(k), err)
+		}
+		return fn(n)
+	})
+}
+
+// logStackChange records that stack n changed at generation gen, dropping
+// its entry of the generation it was written at before (0: none).
+func (tx *Tx) logStackChange(projectID string, n int, before, gen int64) error {
+	if gen <= before {
+		return fmt.Errorf("stack %d of project %s: generation %d does not follow %d", n, projectID, gen, before)
+	}
+	if before > 0 {
+		if err := tx.delete(key(nsStackChange, projectID, fmt.Sprintf(stackGenNumber, before))); err != nil {
+			return err
+		}
+	}
+	return tx.putRaw(key(nsStackChange, projectID, fmt.Sprintf(stackGenNumber, gen)), []byte(strconv.Itoa(n)))
+}
+
+// CreateStack adds the next stack of a project at generation gen: its
+// number must follow the last one, and its name must be free.
+func (tx *Tx) CreateStack(st *domain.Stack, gen int64) error {
 	count, err := tx.StackCount(st.ProjectID)
 	if err != nil {
 		return err
@@ -235,17 +288,26 @@ func (tx *Tx) CreateStack(st *domain.Stack) error {
 	if err := tx.putRaw(key(nsStackCount, st.ProjectID), []byte(strconv.Itoa(st.Number))); err != nil {
 		return err
 	}
+	if err := tx.logStackChange(st.ProjectID, st.Number, 0, gen); err != nil {
+		return err
+	}
+	st.Gen = gen
 	return tx.put(stackKey(st.ProjectID, st.Number), st)
 }
 
-// PutStack saves a change to an existing stack; its number and name never
-// change.
-func (tx *Tx) PutStack(st *domain.Stack) error {
+// PutStack saves a change to an existing stack at generation gen; its
+// number and name never change.
+func (tx *Tx) PutStack(st *domain.Stack, gen int64) error {
+	if err := tx.logStackChange(st.ProjectID, st.Number, st.Gen, gen); err != nil {
+		return err
+	}
+	st.Gen = gen
 	return tx.put(stackKey(st.ProjectID, st.Number), st)
 }
 
-// DeleteLastStack removes the highest-numbered stack of its project.
-func (tx *Tx) DeleteLastStack(st *domain.Stack) error {
+// DeleteLastStack removes the highest-numbered stack of its project at
+// generation gen.
+func (tx *Tx) DeleteLastStack(st *domain.Stack, gen int64) error {
 	count, err := tx.StackCount(st.ProjectID)
 	if err != nil {
 		return err
@@ -257,6 +319,9 @@ func (tx *Tx) DeleteLastStack(st *domain.Stack) error {
 		return err
 	}
 	if err := tx.putRaw(key(nsStackCount, st.ProjectID), []byte(strconv.Itoa(count-1))); err != nil {
+		return err
+	}
+	if err := tx.logStackChange(st.ProjectID, st.Number, st.Gen, gen); err != nil {
 		return err
 	}
 	return tx.delete(stackKey(st.ProjectID, st.Number))
@@ -311,7 +376,7 @@ func (tx *Tx) StackPurges() ([]string, error) {
 // marker then goes too).
 func (tx *Tx) PurgeStacks(projectID string, limit int) (done bool, err error) {
 	var keys [][]byte
-	for _, ns := range []string{nsStack, nsStackByName, nsLeaseReplay} {
+	for _, ns := range []string{nsStack, nsStackByName, nsLeaseReplay, nsStackChange} {
 		err := tx.scan(prefix(ns, projectID), "", limit-len(keys), true, func(k, _ []byte) error {
 			keys = append(keys, append([]byte{}, k...))
 			return nil
@@ -332,6 +397,9 @@ func (tx *Tx) PurgeStacks(projectID string, limit int) (done bool, err error) {
 		return false, nil
 	}
 	if err := tx.delete(key(nsStackCount, projectID)); err != nil {
+		return false, err
+	}
+	if err := tx.delete(key(nsStackGen, projectID)); err != nil {
 		return false, err
 	}
 	return true, tx.delete(key(nsStackPurge, projectID))

@@ -116,6 +116,15 @@ func storeErr(err error) error {
 	return err
 }
 
+// Incarnation is the engine's incarnation when it is the only process on
+// its storage (Badger), else "": see badger.Engine.Incarnation.
+func (s *Store) Incarnation() string {
+	if e, ok := s.eng.(interface{ Incarnation() string }); ok {
+		return e.Incarnation()
+	}
+	return ""
+}
+
 // Size reports the engine's size on disk when it knows it.
 func (s *Store) Size() (lsm, vlog int64) {
 	if z, ok := s.eng.(interface{ Size() (int64, int64) }); ok {

@@ -25,7 +25,7 @@ import (
 // the server stopped.
 type offlineSeeder struct {
 	st  *store.Store
-	svc *core.Service
+	svc *core.Core
 }
 
 func openSeeder(ctx context.Context, dataDir string) (*offlineSeeder, error) {
@@ -52,7 +52,7 @@ func (s *offlineSeeder) close() error { return s.st.Close() }
 func (s *offlineSeeder) apps(ctx context.Context, users []benchUser, n int) (time.Duration, error) {
 	ids := make([]*domain.Identity, len(users))
 	for i, u := range users {
-		id, err := s.svc.Authenticate(ctx, u.token)
+		id, err := s.svc.Identity.Authenticate(ctx, u.token)
 		if err != nil {
 			return 0, fmt.Errorf("authenticate %s: %w", u.email, err)
 		}
@@ -60,7 +60,7 @@ func (s *offlineSeeder) apps(ctx context.Context, users []benchUser, n int) (tim
 	}
 	start := time.Now()
 	err := forEach(ctx, len(ids), n, func(w, i int) error {
-		_, err := s.svc.CreateApp(ctx, ids[w], core.NewApp{Name: appName(i), Platform: "go", TeamOwner: benchTeam})
+		_, err := s.svc.Apps.Create(ctx, ids[w], core.NewApp{Name: appName(i), Platform: "go", TeamOwner: benchTeam})
 		return err
 	})
 	return time.Since(start), err
@@ -70,14 +70,14 @@ func (s *offlineSeeder) apps(ctx context.Context, users []benchUser, n int) (tim
 // distinct branches while none is released, each making a new stack, then
 // their releases.
 func (s *offlineSeeder) stacks(ctx context.Context, key string, n, workers int) (time.Duration, error) {
-	p, err := s.svc.AuthenticateProjectKey(ctx, key)
+	p, err := s.svc.Stacks.AuthenticateProjectKey(ctx, key)
 	if err != nil {
 		return 0, err
 	}
 	start := time.Now()
 	leases := make([]*domain.Stack, n)
 	err = forEach(ctx, workers, n, func(_, i int) error {
-		l, err := s.svc.RequestStack(ctx, p, core.LeaseRequest{Branch: fmt.Sprintf("seed-%d", i)})
+		l, err := s.svc.Stacks.RequestStack(ctx, p, core.LeaseRequest{Branch: fmt.Sprintf("seed-%d", i)})
 		if err == nil {
 			leases[i] = l.Stack
 		}
@@ -87,7 +87,7 @@ func (s *offlineSeeder) stacks(ctx context.Context, key string, n, workers int) 
 		return 0, err
 	}
 	err = forEach(ctx, workers, n, func(_, i int) error {
-		_, err := s.svc.ReleaseStack(ctx, p, leases[i].Name, leases[i].Lease.ID)
+		_, err := s.svc.Stacks.ReleaseStack(ctx, p, leases[i].Name, leases[i].Lease.ID)
 		return err
 	})
 	return time.Since(start), err

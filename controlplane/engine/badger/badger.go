@@ -12,6 +12,7 @@ package badger
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,8 @@ type Engine struct {
 	// writer admits one read-write transaction at a time.
 	writer chan struct{}
 	hub    engine.Hub
+	// incarnation names this opening of the directory (see Incarnation).
+	incarnation string
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -77,12 +80,18 @@ func Open(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger at %q: %w", o.Dir, err)
 	}
-	e := &Engine{db: db, log: log, writer: make(chan struct{}, 1)}
+	e := &Engine{db: db, log: log, writer: make(chan struct{}, 1), incarnation: rand.Text()}
 	if !o.InMemory {
 		e.dir = o.Dir
 	}
 	return e, nil
 }
+
+// Incarnation names this opening of the database. Badger locks its
+// directory, so no other process has it open: whatever a process recorded
+// under another incarnation (a lease on background work) was recorded by a
+// process that has exited.
+func (e *Engine) Incarnation() string { return e.incarnation }
 
 // Name is "badger".
 func (e *Engine) Name() string { return "badger" }

@@ -623,6 +623,7 @@ func shareAccess(inst, client *domain.App) {
 	inst.Teams = slices.Clone(client.Teams)
 	inst.Maintainers = slices.Clone(client.Maintainers)
 }
+
 // deleteResourceInstancesOf runs when an app is deleted (through any
 // dialect): its resource instances go with it, and a resource that still
 // has instances is kept.

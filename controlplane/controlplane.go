@@ -75,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if coreCfg.GCInterval == 0 {
 		coreCfg.GCInterval = cfg.GCInterval
 	}
-	c, err := core.New(ctx, st, coreCfg, append([]core.Option{core.WithLogger(log)}, cfg.CoreOptions...)...)
+	c, err := core.New(ctx, st.Persist(), coreCfg, append([]core.Option{core.WithLogger(log)}, cfg.CoreOptions...)...)
 	if err != nil {
 		return nil, closeEngine(err)
 	}

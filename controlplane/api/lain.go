@@ -12,7 +12,6 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
 // lain console API (/api/v1): repos, roles, maintainers, deployed apps,
@@ -264,7 +263,7 @@ type lainRole struct {
 
 // pageByName cuts one page out of a list ordered by name: the entries after
 // the cursor (a name), at most p.Limit of them, and the next cursor.
-func pageByName[T any](items []T, name func(T) string, p store.Page) ([]T, string) {
+func pageByName[T any](items []T, name func(T) string, p domain.Page) ([]T, string) {
 	start := 0
 	if p.After != "" {
 		start = len(items)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
 // maxPageLimit caps ?limit= on every list.
@@ -15,9 +14,9 @@ const maxPageLimit = 1000
 // pageOf reads ?limit= and ?cursor= of a list request. Without limit a list
 // answers everything, as the original APIs do; with it, at most limit
 // entries after cursor, and X-Next-Cursor names the cursor of the next page.
-func pageOf(r *http.Request) (store.Page, error) {
+func pageOf(r *http.Request) (domain.Page, error) {
 	q := r.URL.Query()
-	p := store.Page{After: q.Get("cursor")}
+	p := domain.Page{After: q.Get("cursor")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageLimit {
@@ -37,7 +36,7 @@ func setNextCursor(w http.ResponseWriter, next string) {
 
 // pageSlice pages a list the server holds in memory: the cursor is the key
 // of the last entry of the previous page.
-func pageSlice[T any](items []T, p store.Page, key func(T) string) ([]T, string, error) {
+func pageSlice[T any](items []T, p domain.Page, key func(T) string) ([]T, string, error) {
 	if p.After != "" {
 		i := slices.IndexFunc(items, func(t T) bool { return key(t) == p.After })
 		if i < 0 {

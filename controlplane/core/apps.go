@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Apps is the apps-and-config area: apps of every dialect, their config
@@ -38,7 +38,7 @@ func canAccessApp(id *domain.Identity, a *domain.App) bool {
 
 // appForRead loads an app by name or id and checks that the caller may see
 // it.
-func appForRead(tx *store.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+func appForRead(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	a, err := appByNameOrID(tx, nameOrID)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func appForRead(tx *store.Tx, id *domain.Identity, nameOrID string) (*domain.App
 }
 
 // appByNameOrID accepts either form, as Akkeris does everywhere.
-func appByNameOrID(tx *store.Tx, nameOrID string) (*domain.App, error) {
+func appByNameOrID(tx persist.Tx, nameOrID string) (*domain.App, error) {
 	if uuid.Validate(nameOrID) == nil {
 		if a, err := tx.AppByID(nameOrID); err == nil || !isNotFound(err) {
 			return a, err
@@ -62,10 +62,10 @@ func appByNameOrID(tx *store.Tx, nameOrID string) (*domain.App, error) {
 // List returns one page of the apps the caller may see (every app for
 // admins), ordered by name, optionally only those of one type.
 func (s *Apps) List(ctx context.Context, id *domain.Identity, appType domain.AppType, p domain.Page) ([]domain.App, string, error) {
-	f := store.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
+	f := persist.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
 	var apps []domain.App
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		apps, next, err = tx.ListApps(f, p)
 		return err
 	})
@@ -75,7 +75,7 @@ func (s *Apps) List(ctx context.Context, id *domain.Identity, appType domain.App
 // Get returns an app, by name or id, that the caller may see.
 func (s *Apps) Get(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	var a *domain.App
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		a, err = appForRead(tx, id, nameOrID)
 		return err
 	})
@@ -100,7 +100,7 @@ func (s *Apps) Create(ctx context.Context, id *domain.Identity, n NewApp) (*doma
 		return nil, err
 	}
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		a, err = s.createAppTx(tx, id, n)
 		return err
 	})
@@ -109,7 +109,7 @@ func (s *Apps) Create(ctx context.Context, id *domain.Identity, n NewApp) (*doma
 
 // createAppTx creates an app inside a transaction; the name is not checked
 // against the user-facing rule (resource instances have dotted names).
-func (s *Apps) createAppTx(tx *store.Tx, id *domain.Identity, n NewApp) (*domain.App, error) {
+func (s *Apps) createAppTx(tx persist.Tx, id *domain.Identity, n NewApp) (*domain.App, error) {
 	if n.Type == "" {
 		n.Type = domain.AppTypeApp
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 const (
@@ -88,7 +88,7 @@ func (s *Identity) authenticateSession(ctx context.Context, credential string) (
 		return nil, errBadCredential
 	}
 	id := &domain.Identity{TokenKind: tokenKindSession, TokenID: claims.ID, ExpiresAt: claims.ExpiresAt.Time}
-	err = s.store.View(ctx, func(tx *store.Tx) error {
+	err = s.store.View(ctx, func(tx persist.Tx) error {
 		revoked, err := tx.SessionRevoked(claims.ID, s.now())
 		if err != nil {
 			return err
@@ -107,7 +107,7 @@ func (s *Identity) authenticateSession(ctx context.Context, credential string) (
 func (s *Identity) authenticateAppToken(ctx context.Context, credential string) (*domain.Identity, error) {
 	hash := hashToken(credential)
 	var id *domain.Identity
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		t, err := tx.AppToken(hash)
 		if errors.Is(err, domain.ErrNotFound) {
 			return errBadCredential
@@ -127,7 +127,7 @@ func (s *Identity) authenticateAppToken(ctx context.Context, credential string) 
 	return id, nil
 }
 
-func (s *Identity) loadIdentity(tx *store.Tx, id *domain.Identity, email string) error {
+func (s *Identity) loadIdentity(tx persist.Tx, id *domain.Identity, email string) error {
 	u, err := tx.User(email)
 	if errors.Is(err, domain.ErrNotFound) {
 		return errBadCredential
@@ -145,7 +145,7 @@ func (s *Identity) loadIdentity(tx *store.Tx, id *domain.Identity, email string)
 
 // Logout revokes the credential the caller presented.
 func (s *Identity) Logout(ctx context.Context, id *domain.Identity) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		if id.TokenKind == tokenKindSession {
 			return tx.RevokeSession(id.TokenID, id.ExpiresAt)
 		}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // busyMarks mark the apps and service instances an operation is working on
@@ -28,7 +28,7 @@ func (b *busyMarks) ttl() time.Duration { return 6*b.cfg.BrokerTimeout + time.Mi
 // ctx, so that a client hanging up does not leave the marks behind.
 func (b *busyMarks) acquire(ctx context.Context, op string, whats ...string) (release func(), err error) {
 	holder := randomToken(12)
-	err = b.store.Update(ctx, func(tx *store.Tx) error {
+	err = b.store.Update(ctx, func(tx persist.Tx) error {
 		now := b.now().UTC()
 		for _, w := range whats {
 			m, err := tx.BusyMark(w, now)
@@ -40,7 +40,7 @@ func (b *busyMarks) acquire(ctx context.Context, op string, whats ...string) (re
 			}
 		}
 		for _, w := range whats {
-			if err := tx.PutBusyMark(w, store.BusyMark{Holder: holder, Operation: op}, now.Add(b.ttl())); err != nil {
+			if err := tx.PutBusyMark(w, persist.BusyMark{Holder: holder, Operation: op}, now.Add(b.ttl())); err != nil {
 				return err
 			}
 		}
@@ -50,7 +50,7 @@ func (b *busyMarks) acquire(ctx context.Context, op string, whats ...string) (re
 		return nil, err
 	}
 	return func() {
-		err := b.store.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		err := b.store.Update(context.WithoutCancel(ctx), func(tx persist.Tx) error {
 			for _, w := range whats {
 				if err := tx.DeleteBusyMark(w, holder, b.now().UTC()); err != nil {
 					return err

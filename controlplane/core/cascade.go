@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // What deleting a thing takes with it, and what keeps it from going, in one
@@ -24,7 +24,7 @@ import (
 //     unbinds them at the brokers before it gets here);
 //  4. identity: the creator gets the quota back;
 //  5. the app itself, its indexes and its releases.
-func deleteAppTx(tx *store.Tx, a *domain.App) error {
+func deleteAppTx(tx persist.Tx, a *domain.App) error {
 	if err := refuseIfInstancesTx(tx, a); err != nil {
 		return err
 	}
@@ -71,11 +71,11 @@ func deleteAppTx(tx *store.Tx, a *domain.App) error {
 // deleteTeamTx removes a team that owns nothing. What a team may own, in
 // the order it is checked: apps (by access), services (owned or granted),
 // service instances, stack projects.
-func deleteTeamTx(tx *store.Tx, t *domain.Team) error {
+func deleteTeamTx(tx persist.Tx, t *domain.Team) error {
 	refuse := func(why string) error {
 		return domain.Conflict("team %q cannot be removed: %s", t.Name, why)
 	}
-	apps, _, err := tx.ListApps(store.AppFilter{Teams: []string{t.Name}}, domain.Page{Limit: 1})
+	apps, _, err := tx.ListApps(persist.AppFilter{Teams: []string{t.Name}}, domain.Page{Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func deleteTeamTx(tx *store.Tx, t *domain.Team) error {
 // place among the maintainers of lain apps (the last owner of an app must
 // first hand it over), so that a later account with the same e-mail
 // inherits nothing; its keys and app tokens, with the user record.
-func deleteUserTx(tx *store.Tx, email string, now time.Time) error {
+func deleteUserTx(tx persist.Tx, email string, now time.Time) error {
 	teams, err := tx.TeamsOf(email)
 	if err != nil {
 		return err
@@ -131,7 +131,7 @@ func deleteUserTx(tx *store.Tx, email string, now time.Time) error {
 
 // deletePipelineTx removes a pipeline and its couplings. Promotions made in
 // it are kept as history.
-func deletePipelineTx(tx *store.Tx, p *domain.Pipeline, couplings []domain.Coupling) error {
+func deletePipelineTx(tx persist.Tx, p *domain.Pipeline, couplings []domain.Coupling) error {
 	for i := range couplings {
 		if err := tx.DeleteCoupling(&couplings[i]); err != nil {
 			return err

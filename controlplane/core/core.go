@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Config holds the tunables of the control plane. Zero values are replaced
@@ -109,7 +109,7 @@ func (c Config) withDefaults() Config {
 
 // deps are what every area service works with.
 type deps struct {
-	store *store.Store
+	store persist.Store
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
@@ -156,7 +156,7 @@ func WithPromotionStepHook(hook func(ctx context.Context, promotionID, targetApp
 
 // New builds the control plane over st. It creates the session signing key
 // on the first start and loads it afterwards.
-func New(ctx context.Context, st *store.Store, cfg Config, opts ...Option) (*Core, error) {
+func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Core, error) {
 	o := options{now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, f := range opts {
 		f(&o)
@@ -194,9 +194,9 @@ func New(ctx context.Context, st *store.Store, cfg Config, opts ...Option) (*Cor
 
 // loadSigningKey reads the key sessions are signed with, making it on the
 // first start.
-func loadSigningKey(ctx context.Context, st *store.Store) ([]byte, error) {
+func loadSigningKey(ctx context.Context, st persist.Store) ([]byte, error) {
 	var key []byte
-	err := st.Update(ctx, func(tx *store.Tx) error {
+	err := st.Update(ctx, func(tx persist.Tx) error {
 		k, err := tx.SigningKey()
 		if err != nil || k != nil {
 			key = k

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // NewCoupling describes an app to add to a pipeline. App and Pipeline are
@@ -35,7 +35,7 @@ func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n N
 		}
 	}
 	var c *domain.Coupling
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		p, err := pipelineByNameOrID(tx, n.Pipeline)
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n N
 func (s *Pipelines) ListCouplings(ctx context.Context, p domain.Page) ([]domain.Coupling, string, error) {
 	var out []domain.Coupling
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		out, next, err = tx.ListCouplings(p)
 		return err
 	})
@@ -86,7 +86,7 @@ func (s *Pipelines) ListCouplings(ctx context.Context, p domain.Page) ([]domain.
 func (s *Pipelines) PipelineCouplings(ctx context.Context, pipelineRef string, p domain.Page) ([]domain.Coupling, string, error) {
 	var out []domain.Coupling
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		pl, err := pipelineByNameOrID(tx, pipelineRef)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Pipelines) PipelineCouplings(ctx context.Context, pipelineRef string, p
 // AppCoupling returns the coupling of an app the caller may see.
 func (s *Pipelines) AppCoupling(ctx context.Context, id *domain.Identity, appRef string) (*domain.Coupling, error) {
 	var c *domain.Coupling
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		a, err := appForRead(tx, id, appRef)
 		if err != nil {
 			return err
@@ -116,7 +116,7 @@ func (s *Pipelines) AppCoupling(ctx context.Context, id *domain.Identity, appRef
 // GetCoupling returns a coupling by id.
 func (s *Pipelines) GetCoupling(ctx context.Context, couplingID string) (*domain.Coupling, error) {
 	var c *domain.Coupling
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		c, err = tx.Coupling(couplingID)
 		return err
 	})
@@ -133,7 +133,7 @@ func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, cou
 		}
 	}
 	var c *domain.Coupling
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if c, err = s.couplingForChange(tx, id, couplingID); err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, cou
 // on its stage, so only an admin may.
 func (s *Pipelines) DeleteCoupling(ctx context.Context, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
 	var c *domain.Coupling
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if c, err = s.couplingForChange(tx, id, couplingID); err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (s *Pipelines) DeleteCoupling(ctx context.Context, id *domain.Identity, cou
 }
 
 // couplingForChange loads a coupling whose app the caller may change.
-func (s *Pipelines) couplingForChange(tx *store.Tx, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
+func (s *Pipelines) couplingForChange(tx persist.Tx, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
 	c, err := tx.Coupling(couplingID)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ import (
 func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
 	ctx := context.Background()
 	st := memStore(t)
-	s, err := New(ctx, st, Config{BcryptCost: 4})
+	s, err := New(ctx, st.Persist(), Config{BcryptCost: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // MaskedValue replaces the value of a private var for callers who may not
@@ -85,7 +85,7 @@ func (s *Apps) SetEnv(ctx context.Context, id *domain.Identity, app string, vars
 		seen[v.Name] = true
 	}
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (s *Apps) UnsetEnv(ctx context.Context, id *domain.Identity, app string, na
 		}
 	}
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func checkUserOwned(a *domain.App, name string) error {
 
 // putConfigChange saves an app whose env changed: the config version moves,
 // so the next release snapshots a new config.
-func putConfigChange(tx *store.Tx, a *domain.App, now time.Time) error {
+func putConfigChange(tx persist.Tx, a *domain.App, now time.Time) error {
 	a.ConfigVersion++
 	a.UpdatedAt = now
 	return tx.PutApp(a)

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // healerPageSize is how many apps a healer reads per transaction.
@@ -20,8 +20,8 @@ func (s *Apps) healUnits(ctx context.Context) (HealerReport, error) {
 	for {
 		var page []domain.App
 		var next string
-		err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-			page, next, err = tx.ListApps(store.AppFilter{All: true}, domain.Page{After: after, Limit: healerPageSize})
+		err := s.store.View(ctx, func(tx persist.Tx) (err error) {
+			page, next, err = tx.ListApps(persist.AppFilter{All: true}, domain.Page{After: after, Limit: healerPageSize})
 			return err
 		})
 		if err != nil {
@@ -50,7 +50,7 @@ func (s *Apps) healUnits(ctx context.Context) (HealerReport, error) {
 // started and returns their names.
 func (s *Apps) restartErroredUnits(ctx context.Context, appID string) ([]string, error) {
 	var healed []string
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		healed = nil
 		a, err := tx.AppByID(appID)
 		if isNotFound(err) {

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Operations that call a broker run detached from the client's request
@@ -37,7 +37,7 @@ func (s *Services) CreateInstance(ctx context.Context, id *domain.Identity, n Ne
 	}
 	inst := &domain.ServiceInstance{Name: n.Name, Service: n.Service, CreatedBy: id.Email(), CreatedAt: s.now().UTC()}
 	var svc *domain.Service
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if svc, err = serviceForUse(tx, id, n.Service); err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (s *Services) CreateInstance(ctx context.Context, id *domain.Identity, n Ne
 			return nil, err
 		}
 	}
-	err = s.store.Update(ctx, func(tx *store.Tx) error {
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
 		// The service may have been removed while its broker was called.
 		if _, err := serviceForUse(tx, id, n.Service); err != nil {
 			return err
@@ -79,7 +79,7 @@ func (s *Services) CreateInstance(ctx context.Context, id *domain.Identity, n Ne
 	return inst, nil
 }
 
-func instanceNameFree(tx *store.Tx, name string) error {
+func instanceNameFree(tx persist.Tx, name string) error {
 	exists, err := tx.InstanceExists(name)
 	if err == nil && exists {
 		return domain.Conflict("service instance %q already exists", name)
@@ -90,7 +90,7 @@ func instanceNameFree(tx *store.Tx, name string) error {
 // instanceTeams picks the owner teams of a new instance: the team named
 // (which the caller must be in, unless admin, and which may use the
 // service), else every team of the caller that may use it.
-func instanceTeams(tx *store.Tx, id *domain.Identity, svc *domain.Service, owner string) ([]string, error) {
+func instanceTeams(tx persist.Tx, id *domain.Identity, svc *domain.Service, owner string) ([]string, error) {
 	if owner != "" {
 		if !id.IsAdmin() && !id.InTeam(owner) {
 			return nil, domain.Forbidden("user %q is not a member of team %q", id.Email(), owner)
@@ -122,7 +122,7 @@ func instanceTeams(tx *store.Tx, id *domain.Identity, svc *domain.Service, owner
 
 // instanceForChange loads an instance the caller may bind, unbind or
 // remove.
-func instanceForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
+func instanceForChange(tx persist.Tx, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
 	inst, err := tx.Instance(name)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func checkInstanceChange(id *domain.Identity, inst *domain.ServiceInstance) erro
 }
 
 // instanceForRead also lets the service's owners see an instance.
-func instanceForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.ServiceInstance, *domain.Service, error) {
+func instanceForRead(tx persist.Tx, id *domain.Identity, name string) (*domain.ServiceInstance, *domain.Service, error) {
 	inst, err := tx.Instance(name)
 	if err != nil {
 		return nil, nil, err
@@ -158,7 +158,7 @@ func instanceForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.Se
 // Instance returns a service instance the caller may see.
 func (s *Services) Instance(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
 	var inst *domain.ServiceInstance
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		inst, _, err = instanceForRead(tx, id, name)
 		return err
 	})
@@ -170,7 +170,7 @@ func (s *Services) Instance(ctx context.Context, id *domain.Identity, name strin
 func (s *Services) InstanceStatus(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, string, error) {
 	var inst *domain.ServiceInstance
 	var svc *domain.Service
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		inst, svc, err = instanceForRead(tx, id, name)
 		return err
 	})
@@ -203,7 +203,7 @@ func (s *Services) DeleteInstance(ctx context.Context, id *domain.Identity, name
 		return err
 	}
 	var svc *domain.Service
-	if err := s.store.View(ctx, func(tx *store.Tx) (err error) { svc, err = tx.Service(inst.Service); return err }); err != nil {
+	if err := s.store.View(ctx, func(tx persist.Tx) (err error) { svc, err = tx.Service(inst.Service); return err }); err != nil {
 		return err
 	}
 	if !svc.Static() {
@@ -211,7 +211,7 @@ func (s *Services) DeleteInstance(ctx context.Context, id *domain.Identity, name
 			return err
 		}
 	}
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		inst, err := tx.Instance(name)
 		if err != nil {
 			return err
@@ -222,7 +222,7 @@ func (s *Services) DeleteInstance(ctx context.Context, id *domain.Identity, name
 
 func (s *Services) unboundInstance(ctx context.Context, id *domain.Identity, name string) (*domain.ServiceInstance, error) {
 	var inst *domain.ServiceInstance
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if inst, err = instanceForChange(tx, id, name); err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ type bindTarget struct {
 // service, when set (tsuru's later route form), must be the instance's.
 func (s *Services) loadBindTarget(ctx context.Context, id *domain.Identity, service, instance, app string) (*bindTarget, error) {
 	var t bindTarget
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if t.inst, err = tx.Instance(instance); err != nil {
 			return err
 		}
@@ -305,7 +305,7 @@ func (s *Services) Bind(ctx context.Context, id *domain.Identity, service, insta
 	if vars == nil {
 		vars = map[string]string{}
 	}
-	err = s.store.Update(ctx, func(tx *store.Tx) error { return s.bindTx(tx, t.inst.Name, t.app.ID, vars) })
+	err = s.store.Update(ctx, func(tx persist.Tx) error { return s.bindTx(tx, t.inst.Name, t.app.ID, vars) })
 	if err != nil {
 		if !t.svc.Static() {
 			s.undo("unbind at the broker", t.svc, t.inst.Name, s.broker(t.svc).unbindApp(ctx, t.inst.Name, t.app))
@@ -350,7 +350,7 @@ func (s *Services) unbindAppFromInstance(ctx context.Context, instance, app stri
 func (s *Services) unbindBusy(ctx context.Context, instance, app string) error {
 	ctx = context.WithoutCancel(ctx)
 	var t bindTarget
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if t.inst, err = tx.Instance(instance); err != nil {
 			return err
 		}
@@ -371,7 +371,7 @@ func (s *Services) unbindBusy(ctx context.Context, instance, app string) error {
 			return err
 		}
 	}
-	err = s.store.Update(ctx, func(tx *store.Tx) error { return s.unbindTx(tx, instance, t.app.ID) })
+	err = s.store.Update(ctx, func(tx persist.Tx) error { return s.unbindTx(tx, instance, t.app.ID) })
 	if err != nil && !t.svc.Static() {
 		_, rebindErr := s.broker(t.svc).bindApp(ctx, instance, t.app)
 		s.undo("bind at the broker again", t.svc, instance, rebindErr)
@@ -390,7 +390,7 @@ func (s *Services) undo(what string, svc *domain.Service, instance string, err e
 // bindTx records a binding: the vars into the app's env, tagged with the
 // instance (replacing another instance's value of a shared name), and the
 // binding on both sides. A var the app's users set is never overwritten.
-func (s *Services) bindTx(tx *store.Tx, instance, appID string, vars map[string]string) error {
+func (s *Services) bindTx(tx persist.Tx, instance, appID string, vars map[string]string) error {
 	inst, err := tx.Instance(instance)
 	if err != nil {
 		return err
@@ -427,7 +427,7 @@ func (s *Services) bindTx(tx *store.Tx, instance, appID string, vars map[string]
 // unbindTx removes a binding and exactly the vars it exported that the app
 // still has from it; where another bound instance exports the same name,
 // the most recently bound one's value takes its place.
-func (s *Services) unbindTx(tx *store.Tx, instance, appID string) error {
+func (s *Services) unbindTx(tx persist.Tx, instance, appID string) error {
 	inst, err := tx.Instance(instance)
 	if err != nil {
 		return err
@@ -470,7 +470,7 @@ func (s *Services) unbindTx(tx *store.Tx, instance, appID string) error {
 }
 
 // boundInstances loads the instances of a.Bindings, in the same order.
-func boundInstances(tx *store.Tx, a *domain.App) ([]*domain.ServiceInstance, error) {
+func boundInstances(tx persist.Tx, a *domain.App) ([]*domain.ServiceInstance, error) {
 	out := make([]*domain.ServiceInstance, 0, len(a.Bindings))
 	for _, b := range a.Bindings {
 		inst, err := tx.Instance(b.Instance)
@@ -494,7 +494,7 @@ type servicesEntry struct {
 // refreshServicesVar rewrites TSURU_SERVICES from the app's bindings:
 // {"<service>": [{"instance_name": ..., "envs": {...}}]}, as tsuru exports
 // it. An app with no bindings has none.
-func refreshServicesVar(tx *store.Tx, a *domain.App) error {
+func refreshServicesVar(tx persist.Tx, a *domain.App) error {
 	if len(a.Bindings) == 0 {
 		delete(a.Env, domain.ServicesEnvVar)
 		return nil

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // The lain dialect: app registration (repos), maintainers and roles,
@@ -52,7 +52,7 @@ func (s *Lain) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoRegi
 		return nil, err
 	}
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		a, err = s.apps.createAppTx(tx, id, NewApp{Name: r.Name, Type: meta.Type, Platform: r.Platform, TeamOwner: r.Team, Meta: meta})
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 		return nil, err
 	}
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, name); err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 
 // checkResourcesTx checks that every used resource is a registered app of
 // type resource.
-func checkResourcesTx(tx *store.Tx, resources []string) error {
+func checkResourcesTx(tx persist.Tx, resources []string) error {
 	for _, r := range resources {
 		a, err := tx.App(r)
 		if isNotFound(err) {
@@ -126,7 +126,7 @@ func checkResourcesTx(tx *store.Tx, resources []string) error {
 }
 
 // refuseIfInstancesTx refuses to change a resource that has instances.
-func refuseIfInstancesTx(tx *store.Tx, a *domain.App) error {
+func refuseIfInstancesTx(tx persist.Tx, a *domain.App) error {
 	if a.Type != domain.AppTypeResource {
 		return nil
 	}
@@ -189,7 +189,7 @@ func ownerCount(a *domain.App) int {
 func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, string, error) {
 	var a *domain.App
 	var role string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func (s *Lain) SetMaintainer(ctx context.Context, id *domain.Identity, app, user
 	}
 	var a *domain.App
 	m := domain.Maintainer{Username: username, Role: role}
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = s.appForMaintainerChange(tx, id, app); err != nil {
 			return err
 		}
@@ -283,7 +283,7 @@ func (s *Lain) SetMaintainer(ctx context.Context, id *domain.Identity, app, user
 // RemoveMaintainer removes a listed maintainer. Only owners and admins
 // change maintainers; the last owner cannot be removed.
 func (s *Lain) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, username string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		a, err := s.appForMaintainerChange(tx, id, app)
 		if err != nil {
 			return err
@@ -303,8 +303,8 @@ func (s *Lain) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, u
 // forgetMaintainerTx takes a user being deleted off every app it maintains,
 // so that a later account with the same e-mail inherits nothing. The last
 // owner of an app blocks the deletion, as it blocks leaving the app.
-func forgetMaintainerTx(tx *store.Tx, email string, now time.Time) error {
-	apps, _, err := tx.ListApps(store.AppFilter{Maintainer: email}, domain.Page{})
+func forgetMaintainerTx(tx persist.Tx, email string, now time.Time) error {
+	apps, _, err := tx.ListApps(persist.AppFilter{Maintainer: email}, domain.Page{})
 	if err != nil {
 		return err
 	}
@@ -325,7 +325,7 @@ func forgetMaintainerTx(tx *store.Tx, email string, now time.Time) error {
 	return nil
 }
 
-func (s *Lain) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app string) (*domain.App, error) {
+func (s *Lain) appForMaintainerChange(tx persist.Tx, id *domain.Identity, app string) (*domain.App, error) {
 	a, err := appForRead(tx, id, app)
 	if err != nil {
 		return nil, err
@@ -339,7 +339,7 @@ func (s *Lain) appForMaintainerChange(tx *store.Tx, id *domain.Identity, app str
 	return a, nil
 }
 
-func saveMaintainersTx(tx *store.Tx, a *domain.App, now time.Time) error {
+func saveMaintainersTx(tx persist.Tx, a *domain.App, now time.Time) error {
 	a.UpdatedAt = now
 	for _, name := range a.ResourceInstances() {
 		inst, err := tx.App(name)
@@ -361,7 +361,7 @@ func saveMaintainersTx(tx *store.Tx, a *domain.App, now time.Time) error {
 // deployed or uses something that is not a resource.
 func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		a, err = appForRead(tx, id, name)
 		if isNotFound(err) {
 			return domain.NotFound("app %q is not registered: register it with POST /api/v1/repos/ first", name)
@@ -387,7 +387,7 @@ func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) 
 }
 
 // deployedAppForRead loads a deployed app the caller may see.
-func (s *Lain) deployedAppForRead(tx *store.Tx, id *domain.Identity, name string) (*domain.App, error) {
+func (s *Lain) deployedAppForRead(tx persist.Tx, id *domain.Identity, name string) (*domain.App, error) {
 	a, err := appForRead(tx, id, name)
 	if err != nil {
 		return nil, err
@@ -401,7 +401,7 @@ func (s *Lain) deployedAppForRead(tx *store.Tx, id *domain.Identity, name string
 // DeployedApp returns a deployed app the caller may see.
 func (s *Lain) DeployedApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		a, err = s.deployedAppForRead(tx, id, name)
 		return err
 	})
@@ -411,10 +411,10 @@ func (s *Lain) DeployedApp(ctx context.Context, id *domain.Identity, name string
 // DeployedApps returns one page of the deployed apps the caller may see,
 // ordered by name, optionally only those of one type.
 func (s *Lain) DeployedApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p domain.Page) ([]domain.App, string, error) {
-	f := store.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
+	f := persist.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
 	var out []domain.App
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		after := p.After
 		for {
 			apps, more, err := tx.ListApps(f, domain.Page{After: after, Limit: p.Limit})
@@ -449,7 +449,7 @@ func (s *Lain) RedeployApp(ctx context.Context, id *domain.Identity, name, metaV
 		return nil, err
 	}
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (s *Lain) RedeployApp(ctx context.Context, id *domain.Identity, name, metaV
 // currentReleaseIs reports whether the app's current release already runs
 // metaVersion with its present config: redeploying it then makes no new
 // release, so a retried PUT stays idempotent.
-func currentReleaseIs(tx *store.Tx, a *domain.App, metaVersion string) (bool, error) {
+func currentReleaseIs(tx persist.Tx, a *domain.App, metaVersion string) (bool, error) {
 	if a.LastRelease == 0 {
 		return false, nil
 	}
@@ -493,7 +493,7 @@ func currentReleaseIs(tx *store.Tx, a *domain.App, metaVersion string) (bool, er
 // with the app it serves.
 func (s *Lain) UndeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
 			return err
 		}
@@ -522,7 +522,7 @@ func (s *Lain) UndeployApp(ctx context.Context, id *domain.Identity, name string
 func (s *Lain) ResourceInstances(ctx context.Context, id *domain.Identity, resource string, p domain.Page) ([]domain.App, string, error) {
 	var out []domain.App
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		r, err := appForRead(tx, id, resource)
 		if err != nil {
 			return err
@@ -540,7 +540,7 @@ func (s *Lain) ResourceInstances(ctx context.Context, id *domain.Identity, resou
 // or deployment changed: instances of resources it used before (previously)
 // but no longer runs with are deleted, missing ones are created, and every
 // one it keeps gets client's access.
-func (s *Lain) syncResourceInstancesTx(tx *store.Tx, client *domain.App, previously []string) error {
+func (s *Lain) syncResourceInstancesTx(tx persist.Tx, client *domain.App, previously []string) error {
 	wanted := client.ResourceInstances()
 	for _, r := range previously {
 		name := domain.ResourceInstanceName(r, client.Name)
@@ -585,7 +585,7 @@ func (s *Lain) syncResourceInstancesTx(tx *store.Tx, client *domain.App, previou
 // here rather than by createAppTx: berth makes it, not a user, so it counts
 // against nobody's quota and belongs to the client's team whether or not
 // the deploying maintainer is in that team.
-func (s *Lain) newResourceInstanceTx(tx *store.Tx, client *domain.App, resourceName string) (*domain.App, error) {
+func (s *Lain) newResourceInstanceTx(tx persist.Tx, client *domain.App, resourceName string) (*domain.App, error) {
 	resource, err := tx.App(resourceName)
 	if err != nil {
 		return nil, err
@@ -627,7 +627,7 @@ func shareAccess(inst, client *domain.App) {
 // deleteResourceInstancesOf runs when an app is deleted (through any
 // dialect): its resource instances go with it, and a resource that still
 // has instances is kept.
-func deleteResourceInstancesOf(tx *store.Tx, a *domain.App) error {
+func deleteResourceInstancesOf(tx persist.Tx, a *domain.App) error {
 	if err := refuseIfInstancesTx(tx, a); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func TestDeletingAppsWithResourceInstances(t *testing.T) {
 	ctx := context.Background()
 	st := memStore(t)
-	s, err := New(ctx, st, Config{BcryptCost: bcrypt.MinCost})
+	s, err := New(ctx, st.Persist(), Config{BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}

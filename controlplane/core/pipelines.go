@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Pipelines, couplings and promotions are visible to every authenticated
@@ -31,7 +31,7 @@ func (s *Pipelines) Create(ctx context.Context, name string) (*domain.Pipeline, 
 	}
 	now := s.now().UTC()
 	p := &domain.Pipeline{ID: uuid.NewString(), Name: name, CreatedAt: now, UpdatedAt: now}
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		exists, err := tx.PipelineExists(name)
 		if err != nil {
 			return err
@@ -51,7 +51,7 @@ func (s *Pipelines) Create(ctx context.Context, name string) (*domain.Pipeline, 
 func (s *Pipelines) List(ctx context.Context, p domain.Page) ([]domain.Pipeline, string, error) {
 	var out []domain.Pipeline
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		out, next, err = tx.ListPipelines(p)
 		return err
 	})
@@ -61,7 +61,7 @@ func (s *Pipelines) List(ctx context.Context, p domain.Page) ([]domain.Pipeline,
 // Get returns a pipeline by name or id.
 func (s *Pipelines) Get(ctx context.Context, ref string) (*domain.Pipeline, error) {
 	var p *domain.Pipeline
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		p, err = pipelineByNameOrID(tx, ref)
 		return err
 	})
@@ -69,7 +69,7 @@ func (s *Pipelines) Get(ctx context.Context, ref string) (*domain.Pipeline, erro
 }
 
 // pipelineByNameOrID accepts either form; no pipeline name is a UUID.
-func pipelineByNameOrID(tx *store.Tx, ref string) (*domain.Pipeline, error) {
+func pipelineByNameOrID(tx persist.Tx, ref string) (*domain.Pipeline, error) {
 	if uuid.Validate(ref) == nil {
 		return tx.PipelineByID(ref)
 	}
@@ -81,7 +81,7 @@ func pipelineByNameOrID(tx *store.Tx, ref string) (*domain.Pipeline, error) {
 // Promotions made in it are kept as history.
 func (s *Pipelines) Delete(ctx context.Context, id *domain.Identity, ref string) (*domain.Pipeline, error) {
 	var p *domain.Pipeline
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if p, err = pipelineByNameOrID(tx, ref); err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func PipelineStages() map[domain.Stage]domain.Stage {
 // releases of the pipeline's apps, ordered by context, then name.
 func (s *Pipelines) PipelineStatuses(ctx context.Context, ref string) ([]domain.StatusContext, error) {
 	var out []domain.StatusContext
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		p, err := pipelineByNameOrID(tx, ref)
 		if err != nil {
 			return err

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Procs of deployed apps (lain). A proc is declared in the app's meta and,
@@ -84,7 +84,7 @@ func procDeployed(a *domain.App, proc string) error {
 // saves it.
 func (s *Lain) changeProc(ctx context.Context, id *domain.Identity, app string, change func(*domain.App) error) (*domain.App, error) {
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = s.deployedAppForRead(tx, id, app); err != nil {
 			return err
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Stacks is the stacks area: stack projects and the leases of their
@@ -72,7 +72,7 @@ func (s *Stacks) CreateStackProject(ctx context.Context, id *domain.Identity, n 
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	err = s.store.Update(ctx, func(tx *store.Tx) error {
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
 		if exists, err := tx.TeamExists(team); err != nil {
 			return err
 		} else if !exists {
@@ -114,7 +114,7 @@ func canManageProject(id *domain.Identity, p *domain.StackProject) bool {
 	return id.IsAdmin() || id.InTeam(p.Team)
 }
 
-func projectForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.StackProject, error) {
+func projectForChange(tx persist.Tx, id *domain.Identity, name string) (*domain.StackProject, error) {
 	p, err := tx.StackProject(name)
 	if err != nil {
 		return nil, err
@@ -128,10 +128,10 @@ func projectForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.S
 // ListStackProjects returns one page of the projects the caller's teams own
 // (every project for admins), ordered by name.
 func (s *Stacks) ListStackProjects(ctx context.Context, id *domain.Identity, p domain.Page) ([]domain.StackProject, string, error) {
-	f := store.StackProjectFilter{All: id.IsAdmin(), Teams: id.Teams}
+	f := persist.StackProjectFilter{All: id.IsAdmin(), Teams: id.Teams}
 	var out []domain.StackProject
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		out, next, err = tx.ListStackProjects(f, p)
 		return err
 	})
@@ -141,7 +141,7 @@ func (s *Stacks) ListStackProjects(ctx context.Context, id *domain.Identity, p d
 // StackProject returns a project the caller may manage.
 func (s *Stacks) StackProject(ctx context.Context, id *domain.Identity, name string) (*domain.StackProject, error) {
 	var p *domain.StackProject
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		p, err = projectForChange(tx, id, name)
 		return err
 	})
@@ -153,7 +153,7 @@ func (s *Stacks) StackProject(ctx context.Context, id *domain.Identity, name str
 func (s *Stacks) RotateStackProjectKey(ctx context.Context, id *domain.Identity, name string) (string, *domain.StackProject, error) {
 	secret := projectKeyPrefix + randomToken(32)
 	var p *domain.StackProject
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if p, err = projectForChange(tx, id, name); err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ const purgeBatch = 2000
 // purgeStacks removes what is left of a deleted project's stacks.
 func (s *Stacks) purgeStacks(ctx context.Context, projectID string) error {
 	for done := false; !done; {
-		err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+		err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 			done, err = tx.PurgeStacks(projectID, purgeBatch)
 			return err
 		})
@@ -215,7 +215,7 @@ func (s *Stacks) AuthenticateProjectKey(ctx context.Context, key string) (*domai
 	}
 	hash := hashToken(key)
 	var p *domain.StackProject
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		p, err = tx.StackProjectByKeyHash(hash)
 		if errors.Is(err, domain.ErrNotFound) {
 			return errBadProjectKey
@@ -234,7 +234,7 @@ func (s *Stacks) AuthenticateProjectKey(ctx context.Context, key string) (*domai
 // currentProject re-reads the caller's project inside a transaction: the
 // transaction then conflicts with a concurrent change or deletion of it, and
 // sees its latest settings.
-func currentProject(tx *store.Tx, p *domain.StackProject) (*domain.StackProject, error) {
+func currentProject(tx persist.Tx, p *domain.StackProject) (*domain.StackProject, error) {
 	cur, err := tx.StackProject(p.Name)
 	if errors.Is(err, domain.ErrNotFound) || (err == nil && cur.ID != p.ID) {
 		return nil, errBadProjectKey
@@ -247,7 +247,7 @@ func currentProject(tx *store.Tx, p *domain.StackProject) (*domain.StackProject,
 // names. It is refused when a stack made later would be named like an
 // existing one.
 func (s *Stacks) UpdateStackProject(ctx context.Context, p *domain.StackProject, u StackProjectUpdate) (*domain.StackProject, error) {
-	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
+	return s.updateStackProject(ctx, u, func(tx persist.Tx) (*domain.StackProject, error) {
 		return currentProject(tx, p)
 	})
 }
@@ -255,12 +255,12 @@ func (s *Stacks) UpdateStackProject(ctx context.Context, p *domain.StackProject,
 // UpdateStackProjectByName is UpdateStackProject for a project the caller
 // may manage (admin routes), named rather than authenticated by its key.
 func (s *Stacks) UpdateStackProjectByName(ctx context.Context, id *domain.Identity, name string, u StackProjectUpdate) (*domain.StackProject, error) {
-	return s.updateStackProject(ctx, u, func(tx *store.Tx) (*domain.StackProject, error) {
+	return s.updateStackProject(ctx, u, func(tx persist.Tx) (*domain.StackProject, error) {
 		return projectForChange(tx, id, name)
 	})
 }
 
-func (s *Stacks) updateStackProject(ctx context.Context, u StackProjectUpdate, load func(*store.Tx) (*domain.StackProject, error)) (*domain.StackProject, error) {
+func (s *Stacks) updateStackProject(ctx context.Context, u StackProjectUpdate, load func(persist.Tx) (*domain.StackProject, error)) (*domain.StackProject, error) {
 	if u.Prefix == nil && u.InitialCommit == nil {
 		return nil, domain.Invalid("nothing to change: set prefix or initialCommit")
 	}
@@ -275,7 +275,7 @@ func (s *Stacks) updateStackProject(ctx context.Context, u StackProjectUpdate, l
 		}
 	}
 	var out *domain.StackProject
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if out, err = load(tx); err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *Stacks) updateStackProject(ctx context.Context, u StackProjectUpdate, l
 // checkPrefixFree refuses a prefix under which some existing stack's name
 // reads as another number than its own: once the project reaches that
 // number, the new stack would take the existing name.
-func checkPrefixFree(tx *store.Tx, projectID, prefix string) error {
+func checkPrefixFree(tx persist.Tx, projectID, prefix string) error {
 	return tx.StacksNamedWithPrefix(projectID, prefix, func(name string, n int) error {
 		if m, ok := domain.StackNumberIn(prefix, name); ok && m != n {
 			return domain.Conflict("prefix %q would name stack number %d like the existing stack %q: choose another prefix", prefix, m, name)

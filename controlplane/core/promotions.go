@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Promotions run in the background, one at a time, oldest first. The state
@@ -41,14 +41,14 @@ const promotionsTopic = "promotions"
 
 // putPromotion saves p, whose stored status was was ("" for a new
 // promotion), and moves the status counters in the same transaction.
-func putPromotion(tx *store.Tx, p *domain.Promotion, was string) error {
+func putPromotion(tx persist.Tx, p *domain.Promotion, was string) error {
 	if to := p.Status; to != was {
 		if was != "" {
-			if err := tx.AddCount(store.PromotionCounter(was), -1); err != nil {
+			if err := tx.AddCount(persist.PromotionCounter(was), -1); err != nil {
 				return err
 			}
 		}
-		if err := tx.AddCount(store.PromotionCounter(to), 1); err != nil {
+		if err := tx.AddCount(persist.PromotionCounter(to), 1); err != nil {
 			return err
 		}
 	}
@@ -57,9 +57,9 @@ func putPromotion(tx *store.Tx, p *domain.Promotion, was string) error {
 
 func (s *Pipelines) gauges(ctx context.Context) ([]Gauge, error) {
 	var out []Gauge
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		for _, status := range []string{domain.PromotionPending, domain.PromotionSuccessful, domain.PromotionFailed} {
-			n, err := tx.Count(store.PromotionCounter(status))
+			n, err := tx.Count(persist.PromotionCounter(status))
 			if err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func (s *Pipelines) CreatePromotion(ctx context.Context, id *domain.Identity, n 
 		return nil, domain.Invalid("targets must name at least one app")
 	}
 	var p *domain.Promotion
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		p, err = s.createPromotionTx(tx, id, n)
 		if err == nil {
 			tx.Notify(promotionsTopic)
@@ -107,7 +107,7 @@ func (s *Pipelines) CreatePromotion(ctx context.Context, id *domain.Identity, n 
 	return p, err
 }
 
-func (s *Pipelines) createPromotionTx(tx *store.Tx, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
+func (s *Pipelines) createPromotionTx(tx persist.Tx, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
 	pl, err := pipelineByNameOrID(tx, n.Pipeline)
 	if err != nil {
 		return nil, err
@@ -234,7 +234,7 @@ func (s *Pipelines) createPromotionTx(tx *store.Tx, id *domain.Identity, n NewPr
 // GetPromotion returns a promotion by id.
 func (s *Pipelines) GetPromotion(ctx context.Context, promotionID string) (*domain.Promotion, error) {
 	var p *domain.Promotion
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		p, err = tx.Promotion(promotionID)
 		return err
 	})
@@ -246,7 +246,7 @@ func (s *Pipelines) GetPromotion(ctx context.Context, promotionID string) (*doma
 func (s *Pipelines) ListPromotions(ctx context.Context, pipelineRef string, p domain.Page) ([]domain.Promotion, string, error) {
 	var out []domain.Promotion
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		var pipelineID string
 		if pipelineRef != "" {
 			pl, err := pipelineByNameOrID(tx, pipelineRef)
@@ -296,7 +296,7 @@ func (s *Pipelines) runPromotions(ctx context.Context, fence fence) {
 func (s *Pipelines) runPendingPromotions(ctx context.Context, fence fence) error {
 	for {
 		var ids []string
-		err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+		err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 			ids, err = tx.PendingPromotions(pendingBatch)
 			return err
 		})
@@ -317,7 +317,7 @@ func (s *Pipelines) runPromotion(ctx context.Context, fence fence, promotionID s
 	for {
 		var applied, settled string
 		var ended bool
-		err := s.store.Update(ctx, func(tx *store.Tx) error {
+		err := s.store.Update(ctx, func(tx persist.Tx) error {
 			applied, settled, ended = "", "", false
 			if err := fence.check(tx); err != nil {
 				return err
@@ -363,7 +363,7 @@ func (s *Pipelines) runPromotion(ctx context.Context, fence fence, promotionID s
 // of the promoted release and the target's own config, and records the
 // outcome on t, in tx. A target or source that no longer exists fails the
 // target; any other error aborts the transaction, to be retried.
-func promoteTarget(tx *store.Tx, p *domain.Promotion, t *domain.PromotionTarget, now time.Time) error {
+func promoteTarget(tx persist.Tx, p *domain.Promotion, t *domain.PromotionTarget, now time.Time) error {
 	t.UpdatedAt = now
 	fail := func(format string, args ...any) error {
 		t.Status, t.ErrorMessage = domain.PromotionFailed, fmt.Sprintf(format, args...)
@@ -405,7 +405,7 @@ func promoteTarget(tx *store.Tx, p *domain.Promotion, t *domain.PromotionTarget,
 func (s *Pipelines) healPromotions(ctx context.Context, fence fence) (HealerReport, error) {
 	var rep HealerReport
 	var ids []string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		ids, err = tx.PendingPromotions(0)
 		return err
 	})
@@ -415,7 +415,7 @@ func (s *Pipelines) healPromotions(ctx context.Context, fence fence) (HealerRepo
 	deadline := s.cfg.PromotionDeadline
 	for _, id := range ids {
 		var failed *domain.Promotion
-		err := s.store.Update(ctx, func(tx *store.Tx) error {
+		err := s.store.Update(ctx, func(tx persist.Tx) error {
 			failed = nil
 			if err := fence.check(tx); err != nil {
 				return err

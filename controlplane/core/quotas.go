@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // SetQuota changes how many apps a user may own; -1 is unlimited. Only
@@ -18,7 +18,7 @@ func (s *Identity) SetQuota(ctx context.Context, id *domain.Identity, email stri
 		return nil, domain.Invalid("invalid quota limit %d: must be -1 (unlimited) or more", limit)
 	}
 	var u *domain.User
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if u, err = tx.User(email); err != nil {
 			return err
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // NewRelease describes a release to create.
@@ -21,7 +21,7 @@ type NewRelease struct {
 // createReleaseTx adds the next release of a, snapshotting its current
 // config, and saves both. Every path that releases (the Akkeris releases
 // API, a lain redeploy, a promotion) goes through here.
-func createReleaseTx(tx *store.Tx, a *domain.App, now time.Time, n NewRelease) (*domain.Release, error) {
+func createReleaseTx(tx persist.Tx, a *domain.App, now time.Time, n NewRelease) (*domain.Release, error) {
 	a.LastRelease++
 	if n.MetaVersion != "" {
 		a.MetaVersion = n.MetaVersion

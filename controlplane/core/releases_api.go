@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // CreateRelease releases an app the caller may change: a new version that
@@ -19,7 +19,7 @@ func (s *Apps) CreateRelease(ctx context.Context, id *domain.Identity, appRef st
 	}
 	var r *domain.Release
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, appRef); err != nil {
 			return err
 		}
@@ -35,7 +35,7 @@ func (s *Apps) ListReleases(ctx context.Context, id *domain.Identity, appRef str
 	var releases []domain.Release
 	var a *domain.App
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, appRef); err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (s *Apps) ListReleases(ctx context.Context, id *domain.Identity, appRef str
 func (s *Apps) GetRelease(ctx context.Context, id *domain.Identity, appRef, releaseRef string) (*domain.Release, *domain.App, error) {
 	var r *domain.Release
 	var a *domain.App
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, appRef); err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (s *Apps) GetRelease(ctx context.Context, id *domain.Identity, appRef, rele
 }
 
 // releaseOf finds a release of a by its UUID or its version number.
-func releaseOf(tx *store.Tx, a *domain.App, ref string) (*domain.Release, error) {
+func releaseOf(tx persist.Tx, a *domain.App, ref string) (*domain.Release, error) {
 	if v, err := strconv.Atoi(ref); err == nil && v > 0 {
 		return tx.ReleaseByVersion(a.ID, v)
 	}
@@ -83,7 +83,7 @@ func (s *Apps) CreateReleaseStatus(ctx context.Context, id *domain.Identity, app
 	}
 	var st domain.ReleaseStatus
 	var releaseID string
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		a, r, err := s.releaseForChange(tx, id, appRef, releaseRef)
 		if err != nil {
 			return err
@@ -119,7 +119,7 @@ func (s *Apps) UpdateReleaseStatus(ctx context.Context, id *domain.Identity, app
 	}
 	var st domain.ReleaseStatus
 	var releaseID string
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		a, r, err := s.releaseForChange(tx, id, appRef, releaseRef)
 		if err != nil {
 			return err
@@ -160,7 +160,7 @@ func applyStatusInput(st *domain.ReleaseStatus, in domain.ReleaseStatusInput, no
 	st.UpdatedAt = now
 }
 
-func (s *Apps) releaseForChange(tx *store.Tx, id *domain.Identity, appRef, releaseRef string) (*domain.App, *domain.Release, error) {
+func (s *Apps) releaseForChange(tx persist.Tx, id *domain.Identity, appRef, releaseRef string) (*domain.App, *domain.Release, error) {
 	a, err := appForRead(tx, id, appRef)
 	if err != nil {
 		return nil, nil, err

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // The scheduler runs berth's background work (lease expiry, promotions and
@@ -39,7 +39,7 @@ type fence struct {
 	token  int64
 }
 
-func (f fence) check(tx *store.Tx) error {
+func (f fence) check(tx persist.Tx) error {
 	if f.token == 0 {
 		return nil
 	}
@@ -106,7 +106,7 @@ func newScheduler(d deps, holder string, jobs []job) *Scheduler {
 
 // heldByExitedProcess reports whether l was taken under another incarnation
 // of an engine that has one: by a process that has exited.
-func (s *Scheduler) heldByExitedProcess(l *store.SchedulerLease) bool {
+func (s *Scheduler) heldByExitedProcess(l *persist.SchedulerLease) bool {
 	inc := s.store.Incarnation()
 	return inc != "" && !strings.HasPrefix(l.Holder, inc+"/")
 }
@@ -151,7 +151,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 // another live process holds it.
 func (s *Scheduler) acquire(ctx context.Context) (int64, error) {
 	var token int64
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		token = 0
 		now := time.Now()
 		l, err := tx.SchedulerLease(schedulerLease)
@@ -160,12 +160,12 @@ func (s *Scheduler) acquire(ctx context.Context) (int64, error) {
 		}
 		switch {
 		case l == nil:
-			l = &store.SchedulerLease{Holder: s.holder, Token: 1}
+			l = &persist.SchedulerLease{Holder: s.holder, Token: 1}
 		case l.Holder == s.holder && now.Before(l.ExpiresAt):
 		case now.Before(l.ExpiresAt) && !s.heldByExitedProcess(l):
 			return nil
 		default:
-			l = &store.SchedulerLease{Holder: s.holder, Token: l.Token + 1}
+			l = &persist.SchedulerLease{Holder: s.holder, Token: l.Token + 1}
 		}
 		l.ExpiresAt = now.Add(leaseTTL)
 		token = l.Token
@@ -223,7 +223,7 @@ func (s *Scheduler) setLeading(v bool) {
 func (s *Scheduler) resign() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		l, err := tx.SchedulerLease(schedulerLease)
 		if err != nil || l == nil || l.Holder != s.holder {
 			return err
@@ -261,7 +261,7 @@ const sweepBatch = 1000
 func (c *Core) sweepExpired(ctx context.Context, f fence) error {
 	for {
 		var n int
-		err := c.store.Update(ctx, func(tx *store.Tx) (err error) {
+		err := c.store.Update(ctx, func(tx persist.Tx) (err error) {
 			if err := f.check(tx); err != nil {
 				return err
 			}

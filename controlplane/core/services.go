@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Services is the services area: services (brokered or static), their
@@ -47,7 +47,7 @@ func (s *Services) CreateService(ctx context.Context, id *domain.Identity, m Ser
 	if err := svc.Validate(); err != nil {
 		return nil, err
 	}
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		owners, err := manifestOwners(tx, id, m.Team)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Services) UpdateService(ctx context.Context, id *domain.Identity, m Ser
 		return nil, err
 	}
 	var svc *domain.Service
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if svc, err = serviceForChange(tx, id, m.ID); err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func applyManifest(svc *domain.Service, m ServiceManifest, now time.Time) {
 
 // manifestOwners picks the owner teams of a service: the manifest's team
 // (the caller must be in it unless admin), else every team of the caller.
-func manifestOwners(tx *store.Tx, id *domain.Identity, team string) ([]string, error) {
+func manifestOwners(tx persist.Tx, id *domain.Identity, team string) ([]string, error) {
 	if team == "" {
 		if len(id.Teams) == 0 {
 			return nil, domain.Forbidden("user %q is not a member of any team: create a team first", id.Email())
@@ -129,7 +129,7 @@ func manifestOwners(tx *store.Tx, id *domain.Identity, team string) ([]string, e
 }
 
 // serviceForChange loads a service the caller administers.
-func serviceForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.Service, error) {
+func serviceForChange(tx persist.Tx, id *domain.Identity, name string) (*domain.Service, error) {
 	svc, err := tx.Service(name)
 	if err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func serviceForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.S
 }
 
 // serviceForUse loads a service the caller may use (owner or granted team).
-func serviceForUse(tx *store.Tx, id *domain.Identity, name string) (*domain.Service, error) {
+func serviceForUse(tx persist.Tx, id *domain.Identity, name string) (*domain.Service, error) {
 	svc, err := tx.Service(name)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func serviceForUse(tx *store.Tx, id *domain.Identity, name string) (*domain.Serv
 // ServiceManifestOf returns a service the caller administers.
 func (s *Services) ServiceManifestOf(ctx context.Context, id *domain.Identity, name string) (*domain.Service, error) {
 	var svc *domain.Service
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		svc, err = serviceForChange(tx, id, name)
 		return err
 	})
@@ -165,7 +165,7 @@ func (s *Services) ServiceManifestOf(ctx context.Context, id *domain.Identity, n
 // DeleteService removes a service the caller administers; one with
 // instances is refused (403, as the spec says).
 func (s *Services) DeleteService(ctx context.Context, id *domain.Identity, name string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
 			return err
@@ -196,15 +196,15 @@ func (s *Services) ListServiceInstances(ctx context.Context, id *domain.Identity
 func (s *Services) listServices(ctx context.Context, id *domain.Identity, p domain.Page, owned bool) ([]ServiceInstances, string, error) {
 	var out []ServiceInstances
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
-		svcs, n, err := tx.ListServices(store.ServiceFilter{All: id.IsAdmin(), Teams: id.Teams, OwnedOnly: owned}, p)
+	err := s.store.View(ctx, func(tx persist.Tx) error {
+		svcs, n, err := tx.ListServices(persist.ServiceFilter{All: id.IsAdmin(), Teams: id.Teams, OwnedOnly: owned}, p)
 		if err != nil {
 			return err
 		}
 		next = n
 		out = make([]ServiceInstances, 0, len(svcs))
 		for _, svc := range svcs {
-			insts, _, err := tx.ListInstances(store.InstanceFilter{Service: svc.Name, All: owned || id.IsAdmin(), Teams: id.Teams}, domain.Page{})
+			insts, _, err := tx.ListInstances(persist.InstanceFilter{Service: svc.Name, All: owned || id.IsAdmin(), Teams: id.Teams}, domain.Page{})
 			if err != nil {
 				return err
 			}
@@ -224,13 +224,13 @@ func (s *Services) listServices(ctx context.Context, id *domain.Identity, p doma
 func (s *Services) InstancesOfService(ctx context.Context, id *domain.Identity, name string, p domain.Page) ([]domain.ServiceInstance, string, error) {
 	var out []domain.ServiceInstance
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		svc, err := serviceForUse(tx, id, name)
 		if err != nil {
 			return err
 		}
 		all := id.IsAdmin() || svc.OwnedBy(id.Teams)
-		out, next, err = tx.ListInstances(store.InstanceFilter{Service: name, All: all, Teams: id.Teams}, p)
+		out, next, err = tx.ListInstances(persist.InstanceFilter{Service: name, All: all, Teams: id.Teams}, p)
 		return err
 	})
 	return out, next, err
@@ -239,7 +239,7 @@ func (s *Services) InstancesOfService(ctx context.Context, id *domain.Identity, 
 // ServiceDoc returns the documentation of a service the caller may use.
 func (s *Services) ServiceDoc(ctx context.Context, id *domain.Identity, name string) (string, error) {
 	var doc string
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		svc, err := serviceForUse(tx, id, name)
 		if err == nil {
 			doc = svc.Doc
@@ -252,7 +252,7 @@ func (s *Services) ServiceDoc(ctx context.Context, id *domain.Identity, name str
 // SetServiceDoc replaces the documentation of a service the caller
 // administers.
 func (s *Services) SetServiceDoc(ctx context.Context, id *domain.Identity, name, doc string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
 			return err
@@ -265,7 +265,7 @@ func (s *Services) SetServiceDoc(ctx context.Context, id *domain.Identity, name,
 
 // GrantService lets a team use a service the caller administers.
 func (s *Services) GrantService(ctx context.Context, id *domain.Identity, name, team string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
 			return err
@@ -287,7 +287,7 @@ func (s *Services) GrantService(ctx context.Context, id *domain.Identity, name, 
 // RevokeService takes a granted team's access to a service the caller
 // administers. Instances the team already has keep working.
 func (s *Services) RevokeService(ctx context.Context, id *domain.Identity, name, team string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		svc, err := serviceForChange(tx, id, name)
 		if err != nil {
 			return err

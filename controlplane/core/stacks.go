@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Every change to stacks goes through the stack writer of its process,
@@ -129,7 +129,7 @@ func (s *Stacks) commitStackBatch(ctx context.Context, ops []*stackOp) {
 		}
 	}()
 	errs := make([]error, len(ops))
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		forgetTouched()
 		b = &stackBatch{s: s, tx: tx, projects: map[string]*domain.StackProject{}, gens: map[string]*batchGen{}}
 		for i, op := range ops {
@@ -159,7 +159,7 @@ func (s *Stacks) commitStackBatch(ctx context.Context, ops []*stackOp) {
 // stackBatch is one transaction of the stack writer.
 type stackBatch struct {
 	s  *Stacks
-	tx *store.Tx
+	tx persist.Tx
 	// projects read in this transaction, by id.
 	projects map[string]*domain.StackProject
 	// gens are the stack generations of the projects this batch touched.
@@ -586,7 +586,7 @@ func (s *Stacks) DeleteLastStack(ctx context.Context, p *domain.StackProject, fo
 func (s *Stacks) ListStacks(ctx context.Context, p *domain.StackProject, page domain.Page) ([]domain.Stack, string, error) {
 	var out []domain.Stack
 	var next string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		out, next, err = tx.ListStacks(p.ID, page)
 		return err
 	})
@@ -601,7 +601,7 @@ func (s *Stacks) ListStacks(ctx context.Context, p *domain.StackProject, page do
 // as released.
 func (s *Stacks) Stack(ctx context.Context, p *domain.StackProject, name string) (*domain.Stack, error) {
 	var st *domain.Stack
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		st, err = tx.StackByName(p.ID, name)
 		return err
 	})
@@ -619,7 +619,7 @@ func (s *Stacks) gauges(ctx context.Context) ([]Gauge, error) {
 	var leased, available int
 	err := s.writeStacks(ctx, func(b *stackBatch) error {
 		leased, available = 0, 0
-		projects, _, err := b.tx.ListStackProjects(store.StackProjectFilter{All: true}, domain.Page{})
+		projects, _, err := b.tx.ListStackProjects(persist.StackProjectFilter{All: true}, domain.Page{})
 		if err != nil {
 			return err
 		}
@@ -650,8 +650,8 @@ func (s *Stacks) sweep(ctx context.Context, fence fence) (HealerReport, error) {
 	var rep HealerReport
 	var projects []domain.StackProject
 	var purges []string
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
-		if projects, _, err = tx.ListStackProjects(store.StackProjectFilter{All: true}, domain.Page{}); err != nil {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
+		if projects, _, err = tx.ListStackProjects(persist.StackProjectFilter{All: true}, domain.Page{}); err != nil {
 			return err
 		}
 		purges, err = tx.StackPurges()

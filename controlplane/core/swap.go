@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Swap exchanges the routing of two apps the caller may access: their
@@ -32,7 +32,7 @@ func (s *Apps) Swap(ctx context.Context, id *domain.Identity, app1, app2 string,
 		return err
 	}
 	defer release()
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		a, err := appForRead(tx, id, a.ID)
 		if err != nil {
 			return err

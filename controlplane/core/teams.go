@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // CreateTeam creates a team whose only member is the caller.
@@ -13,7 +13,7 @@ func (s *Identity) CreateTeam(ctx context.Context, id *domain.Identity, name str
 		return nil, err
 	}
 	t := &domain.Team{Name: name, Members: []string{id.Email()}, CreatedAt: s.now().UTC()}
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		exists, err := tx.TeamExists(name)
 		if err != nil {
 			return err
@@ -32,7 +32,7 @@ func (s *Identity) CreateTeam(ctx context.Context, id *domain.Identity, name str
 // ListTeams returns the teams the caller belongs to; every team for admins.
 func (s *Identity) ListTeams(ctx context.Context, id *domain.Identity) ([]domain.Team, error) {
 	var teams []domain.Team
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		if id.IsAdmin() {
 			var err error
 			teams, _, err = tx.ListTeams(domain.Page{})
@@ -56,7 +56,7 @@ func (s *Identity) ListTeams(ctx context.Context, id *domain.Identity) ([]domain
 
 // teamForChange loads a team the caller may read or change: members and
 // admins only.
-func teamForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.Team, error) {
+func teamForChange(tx persist.Tx, id *domain.Identity, name string) (*domain.Team, error) {
 	t, err := tx.Team(name)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func teamForChange(tx *store.Tx, id *domain.Identity, name string) (*domain.Team
 // Team returns a team the caller belongs to (any team for admins).
 func (s *Identity) Team(ctx context.Context, id *domain.Identity, name string) (*domain.Team, error) {
 	var t *domain.Team
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		t, err = teamForChange(tx, id, name)
 		return err
 	})
@@ -79,7 +79,7 @@ func (s *Identity) Team(ctx context.Context, id *domain.Identity, name string) (
 
 // DeleteTeam removes a team that owns nothing.
 func (s *Identity) DeleteTeam(ctx context.Context, id *domain.Identity, name string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		t, err := teamForChange(tx, id, name)
 		if err != nil {
 			return err
@@ -91,7 +91,7 @@ func (s *Identity) DeleteTeam(ctx context.Context, id *domain.Identity, name str
 // AddTeamMember adds an existing user to a team.
 func (s *Identity) AddTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
 	var t *domain.Team
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if t, err = teamForChange(tx, id, team); err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Identity) AddTeamMember(ctx context.Context, id *domain.Identity, team,
 // member.
 func (s *Identity) RemoveTeamMember(ctx context.Context, id *domain.Identity, team, email string) (*domain.Team, error) {
 	var t *domain.Team
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if t, err = teamForChange(tx, id, team); err != nil {
 			return err
 		}

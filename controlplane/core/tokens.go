@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // CreateAppToken issues a long-lived token for automation that acts as the
@@ -24,7 +24,7 @@ func (s *Identity) CreateAppToken(ctx context.Context, id *domain.Identity, appN
 	if expires > 0 {
 		t.ExpiresAt = now.Add(expires)
 	}
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		if appName != "" {
 			if _, err := appForRead(tx, id, appName); err != nil {
 				return err
@@ -41,7 +41,7 @@ func (s *Identity) CreateAppToken(ctx context.Context, id *domain.Identity, appN
 // AppTokens lists the caller's app tokens (never their secrets).
 func (s *Identity) AppTokens(ctx context.Context, id *domain.Identity) ([]*domain.AppToken, error) {
 	var out []*domain.AppToken
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		out, err = tx.AppTokensOf(id.Email())
 		return err
 	})
@@ -50,7 +50,7 @@ func (s *Identity) AppTokens(ctx context.Context, id *domain.Identity) ([]*domai
 
 // RevokeAppToken deletes one of the caller's app tokens by id.
 func (s *Identity) RevokeAppToken(ctx context.Context, id *domain.Identity, tokenID string) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		tokens, err := tx.AppTokensOf(id.Email())
 		if err != nil {
 			return err
@@ -79,7 +79,7 @@ func (s *Identity) Bootstrap(ctx context.Context, token string) (string, error) 
 		token = appTokenPrefix + randomToken(24)
 	}
 	var issued string
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		issued = ""
 		done, err := tx.Bootstrapped()
 		if err != nil || done {

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // AppState summarises an app's units as tsuru's State: "error" when a unit
@@ -47,7 +47,7 @@ func (s *Apps) Delete(ctx context.Context, id *domain.Identity, nameOrID string)
 			return err
 		}
 	}
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		a, err := appForRead(tx, id, a.ID)
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func (s *Apps) Delete(ctx context.Context, id *domain.Identity, nameOrID string)
 // Restart puts every unit of an app back to started and records when.
 func (s *Apps) Restart(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	var a *domain.App
-	err := s.store.Update(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		if a, err = appForRead(tx, id, nameOrID); err != nil {
 			return err
 		}

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
-	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // CreateUser signs a user up.
@@ -27,7 +27,7 @@ func (s *Identity) CreateUser(ctx context.Context, email, password string) (*dom
 		return nil, err
 	}
 	u := &domain.User{Email: email, PasswordHash: hash, QuotaLimit: s.cfg.DefaultQuota, CreatedAt: s.now().UTC()}
-	err = s.store.Update(ctx, func(tx *store.Tx) error {
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
 		exists, err := tx.UserExists(email)
 		if err != nil {
 			return err
@@ -46,7 +46,7 @@ func (s *Identity) CreateUser(ctx context.Context, email, password string) (*dom
 // checkEmailFree answers the common duplicate case before spending a bcrypt
 // hash on it; CreateUser checks again inside its transaction.
 func (s *Identity) checkEmailFree(ctx context.Context, email string) error {
-	return s.store.View(ctx, func(tx *store.Tx) error {
+	return s.store.View(ctx, func(tx persist.Tx) error {
 		exists, err := tx.UserExists(email)
 		if err == nil && exists {
 			return domain.Conflict("user with email %q already exists", email)
@@ -62,7 +62,7 @@ func (s *Identity) Login(ctx context.Context, email, password string, long bool)
 		return "", domain.Invalid("you must provide a password to login")
 	}
 	var u *domain.User
-	err := s.store.View(ctx, func(tx *store.Tx) (err error) {
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
 		u, err = tx.User(email)
 		return err
 	})
@@ -91,7 +91,7 @@ func (s *Identity) ChangePassword(ctx context.Context, id *domain.Identity, oldP
 	if err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(id.Email())
 		if err != nil {
 			return err
@@ -106,7 +106,7 @@ func (s *Identity) ChangePassword(ctx context.Context, id *domain.Identity, oldP
 // memberships. A user who is the last member of a team must first remove
 // the team or add someone to it.
 func (s *Identity) DeleteUser(ctx context.Context, id *domain.Identity) error {
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		if id.TokenKind == tokenKindSession {
 			if err := tx.RevokeSession(id.TokenID, id.ExpiresAt); err != nil {
 				return err
@@ -129,7 +129,7 @@ func (s *Identity) AddKey(ctx context.Context, id *domain.Identity, name, key st
 	if name == "" {
 		name = keyComment(key)
 	}
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(id.Email())
 		if err != nil {
 			return err
@@ -160,7 +160,7 @@ func (s *Identity) RemoveKey(ctx context.Context, id *domain.Identity, name, key
 	if key == "" && name == "" {
 		return domain.Invalid("missing key")
 	}
-	return s.store.Update(ctx, func(tx *store.Tx) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(id.Email())
 		if err != nil {
 			return err
@@ -178,7 +178,7 @@ func (s *Identity) RemoveKey(ctx context.Context, id *domain.Identity, name, key
 // Keys returns the caller's SSH keys.
 func (s *Identity) Keys(ctx context.Context, id *domain.Identity) ([]domain.UserKey, error) {
 	var keys []domain.UserKey
-	err := s.store.View(ctx, func(tx *store.Tx) error {
+	err := s.store.View(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(id.Email())
 		if err == nil {
 			keys = u.Keys
@@ -192,7 +192,7 @@ func (s *Identity) Keys(ctx context.Context, id *domain.Identity) ([]domain.User
 // its hash is kept; it expires after Config.PasswordResetTTL.
 func (s *Identity) RequestPasswordReset(ctx context.Context, email string) (string, error) {
 	token := randomToken(20)
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(email)
 		if err != nil {
 			return err
@@ -214,7 +214,7 @@ func (s *Identity) ResetPassword(ctx context.Context, email, token string) (stri
 	if err != nil {
 		return "", err
 	}
-	err = s.store.Update(ctx, func(tx *store.Tx) error {
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(email)
 		if err != nil {
 			return err
@@ -239,7 +239,7 @@ func (s *Identity) Quota(ctx context.Context, id *domain.Identity, email string)
 	if email != id.Email() && !id.IsAdmin() {
 		return 0, 0, forbidden(id, "read the quota of another user")
 	}
-	err = s.store.View(ctx, func(tx *store.Tx) error {
+	err = s.store.View(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(email)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 const (
@@ -150,18 +151,8 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 	return tx.delete(key(nsApp, a.Name))
 }
 
-// AppFilter selects apps for ListApps: every app when All is set (admins),
-// otherwise the apps one of Teams has access to or Maintainer maintains.
-// Type, when set, keeps only apps of that type.
-type AppFilter struct {
-	All        bool
-	Teams      []string
-	Maintainer string
-	Type       domain.AppType
-}
-
 // ListApps returns one page of apps ordered by name.
-func (tx *Tx) ListApps(f AppFilter, p Page) ([]domain.App, string, error) {
+func (tx *Tx) ListApps(f persist.AppFilter, p Page) ([]domain.App, string, error) {
 	switch {
 	case f.All && f.Type == "":
 		return scanPage[domain.App](tx, prefix(nsApp), p)
@@ -184,7 +175,7 @@ func (tx *Tx) ListApps(f AppFilter, p Page) ([]domain.App, string, error) {
 
 // appsByIndex merges the names found under several index prefixes (one per
 // team), in name order without duplicates, and loads the apps.
-func (tx *Tx) appsByIndex(pfxs [][]byte, f AppFilter, p Page) ([]domain.App, string, error) {
+func (tx *Tx) appsByIndex(pfxs [][]byte, f persist.AppFilter, p Page) ([]domain.App, string, error) {
 	var out []domain.App
 	after := p.After
 	for {

@@ -4,21 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // nsBusy marks what an operation is working on across a call to a service
 // broker (or a swap), in every berthd process at once. A mark expires, so
 // that one left by a process that died frees itself.
-const nsBusy = "busy" // what -> BusyMark (expiring)
-
-// BusyMark says who holds something busy and for what.
-type BusyMark struct {
-	Holder    string `json:"holder"`
-	Operation string `json:"operation"`
-}
+const nsBusy = "busy" // what -> persist.BusyMark (expiring)
 
 // BusyMark returns the live mark on what, if any.
-func (tx *Tx) BusyMark(what string, now time.Time) (*BusyMark, error) {
+func (tx *Tx) BusyMark(what string, now time.Time) (*persist.BusyMark, error) {
 	k := key(nsBusy, what)
 	b, err := tx.getLive(k, now)
 	if errors.Is(err, errNoKey) {
@@ -27,7 +23,7 @@ func (tx *Tx) BusyMark(what string, now time.Time) (*BusyMark, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m BusyMark
+	var m persist.BusyMark
 	if err := decode(k, b, &m); err != nil {
 		return nil, err
 	}
@@ -35,7 +31,7 @@ func (tx *Tx) BusyMark(what string, now time.Time) (*BusyMark, error) {
 }
 
 // PutBusyMark marks what busy until expires.
-func (tx *Tx) PutBusyMark(what string, m BusyMark, expires time.Time) error {
+func (tx *Tx) PutBusyMark(what string, m persist.BusyMark, expires time.Time) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err

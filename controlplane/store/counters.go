@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Counters count entities by state for /metrics. They are moved in the
@@ -35,9 +36,6 @@ func (tx *Tx) AddCount(name string, delta int64) error {
 	return tx.putRaw(key(nsCounter, name), []byte(strconv.FormatInt(n+delta, 10)))
 }
 
-// PromotionCounter names the counter of promotions in a status.
-func PromotionCounter(status string) string { return "promotion/" + status }
-
 // countPromotions sets the promotion counters from the promotions stored:
 // schema 1 kept them in memory only.
 func countPromotions(ctx context.Context, s *Store, _ time.Time) error {
@@ -57,7 +55,7 @@ func countPromotions(ctx context.Context, s *Store, _ time.Time) error {
 	}
 	return s.Update(ctx, func(tx *Tx) error {
 		for _, st := range []string{domain.PromotionPending, domain.PromotionSuccessful, domain.PromotionFailed} {
-			if err := tx.putRaw(key(nsCounter, PromotionCounter(st)), []byte(strconv.FormatInt(counts[st], 10))); err != nil {
+			if err := tx.putRaw(key(nsCounter, persist.PromotionCounter(st)), []byte(strconv.FormatInt(counts[st], 10))); err != nil {
 				return err
 			}
 		}

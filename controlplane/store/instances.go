@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 const (
@@ -56,16 +57,8 @@ func (tx *Tx) DeleteInstance(i *domain.ServiceInstance) error {
 	return tx.delete(key(nsInstance, i.Name))
 }
 
-// InstanceFilter selects the instances of one service for ListInstances:
-// every one when All is set, otherwise those one of Teams owns.
-type InstanceFilter struct {
-	Service string
-	All     bool
-	Teams   []string
-}
-
 // ListInstances returns one page of a service's instances ordered by name.
-func (tx *Tx) ListInstances(f InstanceFilter, p Page) ([]domain.ServiceInstance, string, error) {
+func (tx *Tx) ListInstances(f persist.InstanceFilter, p Page) ([]domain.ServiceInstance, string, error) {
 	return pageByIndex(tx, [][]byte{prefix(nsInstanceByService, f.Service)}, p, func(name string) (*domain.ServiceInstance, bool, error) {
 		i, err := tx.Instance(name)
 		if err != nil {

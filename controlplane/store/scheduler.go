@@ -2,24 +2,18 @@ package store
 
 import (
 	"errors"
-	"time"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // nsLease holds the leases of background work: which process runs it, and
 // a fencing token that moves each time another process takes over.
-const nsLease = "lease" // name -> SchedulerLease
-
-// SchedulerLease is one process's claim to run the background work.
-type SchedulerLease struct {
-	Holder    string    `json:"holder"`
-	Token     int64     `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
+const nsLease = "lease" // name -> persist.SchedulerLease
 
 // SchedulerLease returns the lease called name, or nil when none was ever
 // taken.
-func (tx *Tx) SchedulerLease(name string) (*SchedulerLease, error) {
-	var l SchedulerLease
+func (tx *Tx) SchedulerLease(name string) (*persist.SchedulerLease, error) {
+	var l persist.SchedulerLease
 	if err := tx.get(key(nsLease, name), &l); err != nil {
 		if errors.Is(err, errNoKey) {
 			return nil, nil
@@ -30,6 +24,6 @@ func (tx *Tx) SchedulerLease(name string) (*SchedulerLease, error) {
 }
 
 // PutSchedulerLease records a lease.
-func (tx *Tx) PutSchedulerLease(name string, l *SchedulerLease) error {
+func (tx *Tx) PutSchedulerLease(name string, l *persist.SchedulerLease) error {
 	return tx.put(key(nsLease, name), l)
 }

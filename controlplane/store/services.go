@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 const (
@@ -47,17 +48,8 @@ func (tx *Tx) DeleteService(s *domain.Service) error {
 	return tx.delete(key(nsService, s.Name))
 }
 
-// ServiceFilter selects services for ListServices: every service when All is
-// set (admins), otherwise those one of Teams owns or was granted.
-type ServiceFilter struct {
-	All   bool
-	Teams []string
-	// OwnedOnly keeps, of those, only the services one of Teams owns.
-	OwnedOnly bool
-}
-
 // ListServices returns one page of services ordered by name.
-func (tx *Tx) ListServices(f ServiceFilter, p Page) ([]domain.Service, string, error) {
+func (tx *Tx) ListServices(f persist.ServiceFilter, p Page) ([]domain.Service, string, error) {
 	if f.All {
 		return scanPage[domain.Service](tx, prefix(nsService), p)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Stack projects are keyed by name; everything below a project by its id.
@@ -116,15 +117,8 @@ func (tx *Tx) DeleteStackProject(p *domain.StackProject) error {
 	return tx.putRaw(key(nsStackPurge, p.ID), nil)
 }
 
-// StackProjectFilter selects projects: every project when All is set,
-// otherwise those owned by one of Teams.
-type StackProjectFilter struct {
-	All   bool
-	Teams []string
-}
-
 // ListStackProjects returns one page of projects ordered by name.
-func (tx *Tx) ListStackProjects(f StackProjectFilter, p Page) ([]domain.StackProject, string, error) {
+func (tx *Tx) ListStackProjects(f persist.StackProjectFilter, p Page) ([]domain.StackProject, string, error) {
 	if f.All {
 		return scanPage[domain.StackProject](tx, prefix(nsStackProject), p)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 // Options configures New.
@@ -384,3 +385,18 @@ func (tx *Tx) SweepExpired(now time.Time, limit int) (int, error) {
 	}
 	return len(keys), nil
 }
+
+// Persist is the store as core sees it: the persist.Store port.
+func (s *Store) Persist() persist.Store { return port{s} }
+
+type port struct{ *Store }
+
+func (p port) View(ctx context.Context, fn func(persist.Tx) error) error {
+	return p.Store.View(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+func (p port) Update(ctx context.Context, fn func(persist.Tx) error) error {
+	return p.Store.Update(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+var _ persist.Tx = (*Tx)(nil)

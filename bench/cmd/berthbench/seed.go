@@ -37,7 +37,7 @@ func openSeeder(ctx context.Context, dataDir string) (*offlineSeeder, error) {
 	if err != nil {
 		return nil, errors.Join(err, eng.Close())
 	}
-	svc, err := core.New(ctx, st, core.DefaultConfig())
+	svc, err := core.New(ctx, st.Persist(), core.DefaultConfig())
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}

@@ -22,20 +22,6 @@ type Apps struct {
 	envKey []byte
 }
 
-// canAccessApp: admins, members of a team the app belongs to, and the app's
-// lain maintainers may read and change an app.
-func canAccessApp(id *domain.Identity, a *domain.App) bool {
-	if id.IsAdmin() || id.InAnyTeam(a.Teams) {
-		return true
-	}
-	for _, m := range a.Maintainers {
-		if m.Username == id.Email() {
-			return true
-		}
-	}
-	return false
-}
-
 // appForRead loads an app by name or id and checks that the caller may see
 // it.
 func appForRead(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
@@ -43,7 +29,7 @@ func appForRead(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.Ap
 	if err != nil {
 		return nil, err
 	}
-	if !canAccessApp(id, a) {
+	if !domain.CanAccessApp(id, a) {
 		return nil, forbidden(id, fmt.Sprintf("access app %q", a.Name))
 	}
 	return a, nil
@@ -62,7 +48,7 @@ func appByNameOrID(tx persist.Tx, nameOrID string) (*domain.App, error) {
 // List returns one page of the apps the caller may see (every app for
 // admins), ordered by name, optionally only those of one type.
 func (s *Apps) List(ctx context.Context, id *domain.Identity, appType domain.AppType, p domain.Page) ([]domain.App, string, error) {
-	f := persist.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
+	f := persist.AppFilter{Scope: domain.AppScopeOf(id), Type: appType}
 	var apps []domain.App
 	var next string
 	err := s.store.View(ctx, func(tx persist.Tx) (err error) {

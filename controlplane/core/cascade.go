@@ -75,7 +75,7 @@ func deleteTeamTx(tx persist.Tx, t *domain.Team) error {
 	refuse := func(why string) error {
 		return domain.Conflict("team %q cannot be removed: %s", t.Name, why)
 	}
-	apps, _, err := tx.ListApps(persist.AppFilter{Teams: []string{t.Name}}, domain.Page{Limit: 1})
+	apps, _, err := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Teams: []string{t.Name}}}, domain.Page{Limit: 1})
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,7 @@ func (s *Pipelines) couplingForChange(tx persist.Tx, id *domain.Identity, coupli
 	if err != nil {
 		return nil, err
 	}
-	if !canAccessApp(id, a) {
+	if !domain.CanAccessApp(id, a) {
 		return nil, forbidden(id, fmt.Sprintf("change the coupling of app %q", a.Name))
 	}
 	return c, nil

@@ -21,7 +21,7 @@ func (s *Apps) healUnits(ctx context.Context) (HealerReport, error) {
 		var page []domain.App
 		var next string
 		err := s.store.View(ctx, func(tx persist.Tx) (err error) {
-			page, next, err = tx.ListApps(persist.AppFilter{All: true}, domain.Page{After: after, Limit: healerPageSize})
+			page, next, err = tx.ListApps(persist.AppFilter{Scope: domain.AppScope{All: true}}, domain.Page{After: after, Limit: healerPageSize})
 			return err
 		})
 		if err != nil {

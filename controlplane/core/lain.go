@@ -304,7 +304,7 @@ func (s *Lain) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, u
 // so that a later account with the same e-mail inherits nothing. The last
 // owner of an app blocks the deletion, as it blocks leaving the app.
 func forgetMaintainerTx(tx persist.Tx, email string, now time.Time) error {
-	apps, _, err := tx.ListApps(persist.AppFilter{Maintainer: email}, domain.Page{})
+	apps, _, err := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Maintainer: email}}, domain.Page{})
 	if err != nil {
 		return err
 	}
@@ -411,33 +411,12 @@ func (s *Lain) DeployedApp(ctx context.Context, id *domain.Identity, name string
 // DeployedApps returns one page of the deployed apps the caller may see,
 // ordered by name, optionally only those of one type.
 func (s *Lain) DeployedApps(ctx context.Context, id *domain.Identity, appType domain.AppType, p domain.Page) ([]domain.App, string, error) {
-	f := persist.AppFilter{All: id.IsAdmin(), Teams: id.Teams, Maintainer: id.Email(), Type: appType}
+	f := persist.AppFilter{Scope: domain.AppScopeOf(id), Type: appType, DeployedOnly: true}
 	var out []domain.App
 	var next string
-	err := s.store.View(ctx, func(tx persist.Tx) error {
-		after := p.After
-		for {
-			apps, more, err := tx.ListApps(f, domain.Page{After: after, Limit: p.Limit})
-			if err != nil {
-				return err
-			}
-			for i, a := range apps {
-				if !a.Deployed {
-					continue
-				}
-				out = append(out, a)
-				if p.Limit > 0 && len(out) == p.Limit {
-					if i < len(apps)-1 || more != "" {
-						next = a.Name
-					}
-					return nil
-				}
-			}
-			if more == "" {
-				return nil
-			}
-			after = more
-		}
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
+		out, next, err = tx.ListApps(f, p)
+		return err
 	})
 	return out, next, err
 }

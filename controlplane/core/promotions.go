@@ -132,7 +132,7 @@ func (s *Pipelines) createPromotionTx(tx persist.Tx, id *domain.Identity, n NewP
 	}
 	var denied []string
 	for _, a := range append([]*domain.App{src}, targets...) {
-		if !canAccessApp(id, a) {
+		if !domain.CanAccessApp(id, a) {
 			denied = append(denied, a.Name)
 		}
 	}

@@ -295,14 +295,13 @@ type CoordinationTx interface {
 	SweepExpired(now time.Time, limit int) (int, error)
 }
 
-// AppFilter selects apps for ListApps: every app when All is set (admins),
-// otherwise the apps one of Teams has access to or Maintainer maintains.
-// Type, when set, keeps only apps of that type.
+// AppFilter selects apps for ListApps: those in Scope (domain.AppScope is
+// the access rule), of Type when set, and only deployed ones when
+// DeployedOnly.
 type AppFilter struct {
-	All        bool
-	Teams      []string
-	Maintainer string
-	Type       domain.AppType
+	Scope        domain.AppScope
+	Type         domain.AppType
+	DeployedOnly bool
 }
 
 // ServiceFilter selects services for ListServices: every service when All

@@ -151,56 +151,38 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 	return tx.delete(key(nsApp, a.Name))
 }
 
-// ListApps returns one page of apps ordered by name.
+// ListApps returns one page of the apps f selects, ordered by name. The
+// names come from the team and maintainer indexes (or, for every app, the
+// type index or the records); each app is then checked against the whole
+// filter, so the index only narrows what is read.
 func (tx *Tx) ListApps(f persist.AppFilter, p Page) ([]domain.App, string, error) {
-	switch {
-	case f.All && f.Type == "":
+	keep := func(a *domain.App) bool {
+		return f.Scope.Includes(a) && (f.Type == "" || a.Type == f.Type) && (!f.DeployedOnly || a.Deployed)
+	}
+	if f.Scope.All && f.Type == "" && !f.DeployedOnly {
 		return scanPage[domain.App](tx, prefix(nsApp), p)
-	case f.All:
-		return tx.appsByIndex([][]byte{prefix(nsAppByType, string(f.Type))}, f, p)
+	}
+	var pfxs [][]byte
+	switch {
+	case f.Scope.All && f.Type != "":
+		pfxs = [][]byte{prefix(nsAppByType, string(f.Type))}
+	case f.Scope.All:
+		pfxs = [][]byte{prefix(nsApp)}
 	default:
-		pfxs := make([][]byte, 0, len(f.Teams))
-		for _, t := range f.Teams {
+		for _, t := range f.Scope.Teams {
 			pfxs = append(pfxs, prefix(nsAppByTeam, t))
 		}
-		if f.Maintainer != "" {
-			pfxs = append(pfxs, prefix(nsAppByMaint, f.Maintainer))
-		}
-		if len(pfxs) == 0 {
-			return nil, "", nil
-		}
-		return tx.appsByIndex(pfxs, f, p)
-	}
-}
-
-// appsByIndex merges the names found under several index prefixes (one per
-// team), in name order without duplicates, and loads the apps.
-func (tx *Tx) appsByIndex(pfxs [][]byte, f persist.AppFilter, p Page) ([]domain.App, string, error) {
-	var out []domain.App
-	after := p.After
-	for {
-		names, err := tx.mergeIndexNames(pfxs, after, p.Limit)
-		if err != nil || len(names) == 0 {
-			return out, "", err
-		}
-		for _, n := range names {
-			after = n
-			a, err := tx.App(n)
-			if err != nil {
-				return nil, "", err
-			}
-			if f.Type != "" && a.Type != f.Type {
-				continue
-			}
-			out = append(out, *a)
-			if p.Limit > 0 && len(out) == p.Limit {
-				return out, n, nil
-			}
-		}
-		if p.Limit == 0 {
-			return out, "", nil
+		if f.Scope.Maintainer != "" {
+			pfxs = append(pfxs, prefix(nsAppByMaint, f.Scope.Maintainer))
 		}
 	}
+	return pageByIndex(tx, pfxs, p, func(name string) (*domain.App, bool, error) {
+		a, err := tx.App(name)
+		if err != nil {
+			return nil, false, err
+		}
+		return a, keep(a), nil
+	})
 }
 
 // mergeIndexNames returns up to limit distinct last key components after

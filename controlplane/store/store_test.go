@@ -142,7 +142,7 @@ func TestAppIndexesAndPaging(t *testing.T) {
 		var all []string
 		cursor := ""
 		for {
-			page, next, err := tx.ListApps(persist.AppFilter{All: true}, Page{After: cursor, Limit: 2})
+			page, next, err := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{All: true}}, Page{After: cursor, Limit: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,11 +157,11 @@ func TestAppIndexesAndPaging(t *testing.T) {
 		if want := "api cache db web worker"; strings.Join(all, " ") != want {
 			t.Fatalf("paged names %q, want %q", strings.Join(all, " "), want)
 		}
-		t2, _, _ := tx.ListApps(persist.AppFilter{Teams: []string{"t2"}}, Page{})
+		t2, _, _ := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Teams: []string{"t2"}}}, Page{})
 		if len(t2) != 2 || t2[0].Name != "api" || t2[1].Name != "cache" {
 			t.Fatalf("team t2 apps: %v", t2)
 		}
-		both, next, _ := tx.ListApps(persist.AppFilter{Teams: []string{"t1", "t2"}}, Page{Limit: 3})
+		both, next, _ := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Teams: []string{"t1", "t2"}}}, Page{Limit: 3})
 		if len(both) != 3 || both[0].Name != "api" || both[2].Name != "db" || next != "db" {
 			t.Fatalf("merged page: %v next %q", both, next)
 		}
@@ -178,7 +178,7 @@ func TestAppIndexesAndPaging(t *testing.T) {
 		return tx.PutApp(a)
 	})
 	_ = s.View(ctx, func(tx *Tx) error {
-		t2, _, _ := tx.ListApps(persist.AppFilter{Teams: []string{"t2"}}, Page{})
+		t2, _, _ := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Teams: []string{"t2"}}}, Page{})
 		if len(t2) != 1 || t2[0].Name != "cache" {
 			t.Fatalf("t2 after move: %v", t2)
 		}
@@ -220,11 +220,11 @@ func TestMaintainerIndex(t *testing.T) {
 		return tx.PutApp(&domain.App{ID: "2", Name: "b", Type: domain.AppTypeResource, Teams: []string{"u"}})
 	})
 	_ = s.View(ctx, func(tx *Tx) error {
-		got, _, _ := tx.ListApps(persist.AppFilter{Maintainer: "m@e.com", Teams: []string{"u"}}, Page{})
+		got, _, _ := tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Maintainer: "m@e.com", Teams: []string{"u"}}}, Page{})
 		if len(got) != 2 {
 			t.Fatalf("maintainer + team: %v", got)
 		}
-		got, _, _ = tx.ListApps(persist.AppFilter{Maintainer: "m@e.com", Teams: []string{"u"}, Type: domain.AppTypeResource}, Page{})
+		got, _, _ = tx.ListApps(persist.AppFilter{Scope: domain.AppScope{Maintainer: "m@e.com", Teams: []string{"u"}}, Type: domain.AppTypeResource}, Page{})
 		if len(got) != 1 || got[0].Name != "b" {
 			t.Fatalf("typed: %v", got)
 		}

@@ -131,10 +131,22 @@ func Build(t testing.TB, version string) string {
 	return tag
 }
 
+// remove removes the image, and first whatever container still runs it:
+// containers of an image this test built are this test's, and an image
+// force-removed under a container would stay behind, untagged.
 func remove(t testing.TB, cli *client.Client, tag string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	users, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("ancestor", tag)})
+	if err != nil {
+		t.Errorf("testimage: list containers of %s: %v", tag, err)
+	}
+	for _, c := range users.Items {
+		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			t.Errorf("testimage: remove container %s of %s: %v", c.ID[:12], tag, err)
+		}
+	}
+	_, err = cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "no such image") {
 		t.Errorf("testimage: remove %s: %v", tag, err)
 	}

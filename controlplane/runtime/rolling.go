@@ -390,6 +390,7 @@ func (r *Rolling) waitReady(ctx context.Context, w Workload, u Unit) error {
 		return fmt.Errorf("%w: %s/%s/%d (%s): %s", ErrRolloutFailed, w.App, w.Proc, u.Index, u.Name, reason)
 	}
 	interval := 25 * time.Millisecond
+	answered := 0
 	for {
 		cur, err := r.d.Inspect(hctx, u.ID)
 		switch {
@@ -411,7 +412,13 @@ func (r *Rolling) waitReady(ctx context.Context, w Workload, u Unit) error {
 					return nil
 				}
 			} else if cur.Address != "" && probe(hctx, cur.Address) {
-				return nil
+				// Twice in a row: a port proxy slow to notice that
+				// nothing listens behind it passes one probe.
+				if answered++; answered == 2 {
+					return nil
+				}
+			} else {
+				answered = 0
 			}
 		}
 		if err := sleep(hctx, interval); err != nil {
@@ -458,7 +465,7 @@ func probe(ctx context.Context, addr string) bool {
 		return false
 	}
 	defer c.Close()
-	if err := c.SetReadDeadline(time.Now().Add(150 * time.Millisecond)); err != nil {
+	if err := c.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
 		return false
 	}
 	_, err = c.Read(make([]byte, 1))

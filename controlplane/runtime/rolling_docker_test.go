@@ -619,8 +619,10 @@ func TestRollingRemove(t *testing.T) {
 	worker.Proc, worker.Port, worker.Instances = "worker", 0, 1
 	other := workload(image, 1)
 
+	// Different apps and procs at once, and the same proc twice (the two
+	// Applies take turns: the second finds the work done).
 	var wg sync.WaitGroup
-	for _, w := range []runtime.Workload{web, worker, other} {
+	for _, w := range []runtime.Workload{web, worker, other, web} {
 		wg.Go(func() {
 			if err := r.Apply(testCtx(t), w); err != nil {
 				t.Error(err)
@@ -637,6 +639,10 @@ func TestRollingRemove(t *testing.T) {
 	}
 	if n := len(running(t, r, web.AppID)); n != 3 {
 		t.Fatalf("%d units of the app, want 3", n)
+	}
+	check(t, r, other, "v1")
+	if c := containers(t, d); total(c) != 4 || c["web/0"] != 2 || c["web/1"] != 1 || c["worker/0"] != 1 {
+		t.Fatalf("containers %v", c) // web/0: one per app
 	}
 
 	if err := r.Remove(testCtx(t), web.AppID, "worker"); err != nil {

@@ -133,6 +133,9 @@ type UnitSpec struct {
 }
 
 // UnitName is the runtime name of unit index of a workload at a revision.
+// Runtimes such as Docker keep one namespace of names for every
+// installation on an engine: the revision, a digest that includes the app's
+// id, keeps the names of two installations apart.
 func UnitName(w Workload, index int, revision string) string {
 	return fmt.Sprintf("berth-%s-%s-%d-%s", w.App, w.Proc, index, revision[:8])
 }
@@ -194,9 +197,12 @@ type Unit struct {
 // reconciler up: it reads the state again, so a missed event costs a pass,
 // never correctness.
 type Event struct {
+	// AppID is the app the unit belongs to; empty when the driver cannot
+	// tell which apps changed (Kind "resync", after it lost the runtime's
+	// event stream for a while): every app deserves a pass.
 	AppID  string
 	UnitID string
-	Kind   string // "start", "die", "destroy", ...
+	Kind   string // "start", "die", "destroy", "resync", ...
 }
 
 // Errors drivers answer.

@@ -256,8 +256,8 @@ func (r *Rolling) Apply(ctx context.Context, w Workload) error {
 
 	if len(p.replace) > 0 {
 		if rec, ok := r.rolloutBackingOff(key, rev); ok {
-			return fmt.Errorf("%w: %s/%s: %s; %w", ErrRolloutFailed, w.App, w.Proc, rec.reason,
-				&BackoffError{Until: rec.until, Reason: fmt.Sprintf("%s/%s: rollout to revision %s backing off", w.App, w.Proc, rev)})
+			return fmt.Errorf("%w: %s; %w", ErrRolloutFailed, rec.reason,
+				&BackoffError{Until: rec.until, Reason: fmt.Sprintf("%s/%s: the rollout to revision %s is not retried yet", w.App, w.Proc, rev)})
 		}
 	}
 	for i, rep := range p.replace {

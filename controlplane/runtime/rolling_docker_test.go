@@ -277,7 +277,9 @@ func TestRollingReplaceOrder(t *testing.T) {
 		}
 		routes.Store(&table)
 	}
-	r = runtime.NewRolling(h, runtime.RollingOptions{OnChange: onChange, DrainDelay: 200 * time.Millisecond, StopGrace: 5 * time.Second})
+	// The drain delay covers a request that read the old table just before
+	// the change, on a loaded machine.
+	r = runtime.NewRolling(h, runtime.RollingOptions{OnChange: onChange, DrainDelay: 500 * time.Millisecond, StopGrace: 5 * time.Second})
 	names := map[string]string{}
 	h.beforeStop = func(id string) {
 		mu.Lock()
@@ -400,7 +402,9 @@ func TestRollingEnvChange(t *testing.T) {
 
 func TestRollingFailedRollout(t *testing.T) {
 	image := testimage.Build(t, "v1")
-	r, d := newRolling(t, runtime.RollingOptions{StopGrace: 5 * time.Second})
+	// A back-off long enough that the retry below, on a loaded machine,
+	// still falls in it.
+	r, d := newRolling(t, runtime.RollingOptions{StopGrace: 5 * time.Second, Backoff: runtime.Backoff{Initial: 10 * time.Second}})
 	w := workload(image, 2, runtime.EnvVar{Name: "TOKEN", Value: "s3cret-value", Private: true})
 	if err := r.Apply(testCtx(t), w); err != nil {
 		t.Fatal(err)
@@ -485,7 +489,9 @@ func TestRollingFirstDeployFails(t *testing.T) {
 
 func TestRollingRestartsKilledUnit(t *testing.T) {
 	image := testimage.Build(t, "v1")
-	r, d := newRolling(t, runtime.RollingOptions{})
+	// The second restart waits 3s: long enough to be seen on a loaded
+	// machine, short enough for the test.
+	r, d := newRolling(t, runtime.RollingOptions{Backoff: runtime.Backoff{Initial: 3 * time.Second}})
 	w := workload(image, 2)
 	if err := r.Apply(testCtx(t), w); err != nil {
 		t.Fatal(err)

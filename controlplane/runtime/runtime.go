@@ -133,6 +133,9 @@ type UnitSpec struct {
 }
 
 // UnitName is the runtime name of unit index of a workload at a revision.
+// Runtimes such as Docker keep one namespace of names for every
+// installation on an engine: the revision, a digest that includes the app's
+// id, keeps the names of two installations apart.
 func UnitName(w Workload, index int, revision string) string {
 	return fmt.Sprintf("berth-%s-%s-%d-%s", w.App, w.Proc, index, revision[:8])
 }
@@ -158,8 +161,14 @@ const (
 	UnitRunning UnitState = "running"
 	// UnitExited: its process ended (ExitCode says how).
 	UnitExited UnitState = "exited"
-	// UnitError: the runtime cannot run it (Message says why).
+	// UnitError: the runtime cannot run it, or it waits out a restart
+	// back-off (Message says why).
 	UnitError UnitState = "error"
+	// UnitStopping: it is being stopped. It may still finish requests in
+	// flight, but routers must send it no new ones. Rolling reports an old
+	// unit so from the moment a new unit took its place until it is gone;
+	// a Kubernetes driver reports a terminating pod so.
+	UnitStopping UnitState = "stopping"
 )
 
 // Unit is a unit as the runtime reports it.
@@ -188,9 +197,12 @@ type Unit struct {
 // reconciler up: it reads the state again, so a missed event costs a pass,
 // never correctness.
 type Event struct {
+	// AppID is the app the unit belongs to; empty when the driver cannot
+	// tell which apps changed (Kind "resync", after it lost the runtime's
+	// event stream for a while): every app deserves a pass.
 	AppID  string
 	UnitID string
-	Kind   string // "start", "die", "destroy", ...
+	Kind   string // "start", "die", "destroy", "resync", ...
 }
 
 // Errors drivers answer.
@@ -204,7 +216,28 @@ var (
 	// ErrNotSupported: the driver cannot do this (Watch on a driver
 	// without events); the caller falls back (to polling).
 	ErrNotSupported = errors.New("runtime: not supported")
+	// ErrBackoff: Apply did all it could now, but a unit (or a rollout)
+	// waits out its restart back-off; errors.As a *BackoffError tells when
+	// to call Apply again.
+	ErrBackoff = errors.New("runtime: backing off")
 )
+
+// BackoffError is the error Apply answers while something waits out its
+// back-off. Reconcilers requeue the workload for Until instead of treating
+// it as a failure (unless it also wraps ErrRolloutFailed).
+type BackoffError struct {
+	// Until is the earliest time the next attempt may be made.
+	Until time.Time
+	// Reason says what is backing off and why, for people.
+	Reason string
+}
+
+func (e *BackoffError) Error() string {
+	return fmt.Sprintf("%s (next attempt at %s)", e.Reason, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrBackoff) hold.
+func (e *BackoffError) Is(target error) bool { return target == ErrBackoff }
 
 // UnitDriver runs single units. Implementations must be safe for concurrent
 // use and must only see units of their own installation (LabelInstallation).
@@ -226,6 +259,19 @@ type UnitDriver interface {
 	Watch(ctx context.Context) (<-chan Event, error)
 	// Close releases the driver's connections.
 	Close() error
+}
+
+// UnitLogger is an optional UnitDriver extension: the last lines a unit
+// wrote (stdout and stderr), so that a failed rollout can say why.
+type UnitLogger interface {
+	LogTail(ctx context.Context, id string, lines int) (string, error)
+}
+
+// AppLister is an optional UnitDriver extension: List narrowed to one app,
+// done by the runtime (a label filter) instead of by the caller, so that a
+// pass over one app costs no more when the installation runs many.
+type AppLister interface {
+	ListApp(ctx context.Context, appID string) ([]Unit, error)
 }
 
 // WorkloadDriver runs whole workloads and rolls them itself (Kubernetes:

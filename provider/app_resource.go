@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -55,13 +56,13 @@ type appModel struct {
 	Units               types.List   `tfsdk:"units"`
 }
 
-// The server's rules (controlplane/domain), checked at plan time; config
-// var names are envNameRe's.
+// The server's rules (package domain), checked at plan time; config var
+// names are envNameRe's.
 var (
-	appNameRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
-	procNameRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
-	procMemRe   = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)? ?([kmgt](i?b)?|b)?$`)
-	userAppType = []string{"app", "service", "resource"}
+	appNameRe   = regexp.MustCompile(domain.AppNamePattern)
+	procNameRe  = regexp.MustCompile(domain.ProcNamePattern)
+	procMemRe   = regexp.MustCompile(domain.MemoryPattern)
+	userAppType = appTypeNames(domain.UserAppTypes)
 )
 
 // servicesEnvVar is maintained by berth from an app's bindings.
@@ -157,21 +158,21 @@ func (r *appResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 							Description: "How many instances (units) of the proc run when the app is deployed, 0 to 100. Defaults to 1.",
 							Optional:    true,
 							Computed:    true,
-							Default:     int64default.StaticInt64(1),
-							Validators:  []validator.Int64{int64validator.Between(0, 100)},
+							Default:     int64default.StaticInt64(domain.DefaultProcInstances),
+							Validators:  []validator.Int64{int64validator.Between(domain.MinProcInstances, domain.MaxProcInstances)},
 						},
 						"cpu": schema.Int64Attribute{
 							Description: "CPUs of each instance, 1 to 32. Defaults to 1.",
 							Optional:    true,
 							Computed:    true,
-							Default:     int64default.StaticInt64(1),
-							Validators:  []validator.Int64{int64validator.Between(1, 32)},
+							Default:     int64default.StaticInt64(domain.DefaultProcCPU),
+							Validators:  []validator.Int64{int64validator.Between(domain.MinProcCPU, domain.MaxProcCPU)},
 						},
 						"memory": schema.StringAttribute{
 							Description: "Memory of each instance, from `4M` to `64G`: a number with an optional unit K, M, G or T (powers of 1024), e.g. `64M`, `1.5G`, `512MiB`. Kept as written. Defaults to `32M`.",
 							Optional:    true,
 							Computed:    true,
-							Default:     stringdefault.StaticString("32M"),
+							Default:     stringdefault.StaticString(domain.DefaultProcMemory),
 							Validators:  []validator.String{stringvalidator.RegexMatches(procMemRe, "must be a size such as 64M or 1G")},
 						},
 					},
@@ -583,6 +584,14 @@ func stringsOf(m types.Map) map[string]string {
 		if s, ok := v.(types.String); ok && !s.IsUnknown() && !s.IsNull() {
 			out[k] = s.ValueString()
 		}
+	}
+	return out
+}
+
+func appTypeNames(types []domain.AppType) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = string(t)
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -46,7 +47,7 @@ type pipelineCouplingModel struct {
 var pipelineStages = []string{client.StageReview, client.StageDevelopment, client.StageStaging, client.StageProduction}
 
 // statusContextRe is the server's rule for release status contexts.
-var statusContextRe = regexp.MustCompile(`^[./\\+A-Za-z0-9-]{6,31}$`)
+var statusContextRe = regexp.MustCompile(domain.StatusContextPattern)
 
 func (r *pipelineCouplingResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_pipeline_coupling"

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -37,7 +38,7 @@ type pipelineModel struct {
 }
 
 // pipelineNameRe is the server's rule for pipeline names.
-var pipelineNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{2,22}$`)
+var pipelineNameRe = regexp.MustCompile(domain.PipelineNamePattern)
 
 func (r *pipelineResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_pipeline"

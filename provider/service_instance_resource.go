@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -38,7 +39,7 @@ type serviceInstanceModel struct {
 	Teams   types.Set    `tfsdk:"teams"`
 }
 
-var instanceNameRe = regexp.MustCompile(`^[A-Za-z][-a-zA-Z0-9_]+$`)
+var instanceNameRe = regexp.MustCompile(domain.InstanceNamePattern)
 
 func (r *serviceInstanceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_service_instance"

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -49,8 +50,8 @@ type serviceModel struct {
 }
 
 var (
-	serviceIDRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-	envNameRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	serviceIDRe = regexp.MustCompile(domain.ServiceNamePattern)
+	envNameRe   = regexp.MustCompile(domain.EnvNamePattern)
 )
 
 // productionEndpoint is the entry of endpoints berthd calls.

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -46,7 +47,7 @@ type stackLeaseModel struct {
 }
 
 // maxStackLeaseTTL is the longest lease berthd grants, in seconds (30 days).
-const maxStackLeaseTTL = 30 * 24 * 3600
+const maxStackLeaseTTL = int64(domain.MaxStackLeaseTTL / time.Second)
 
 func (r *stackLeaseResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_stack_lease"

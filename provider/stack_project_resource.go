@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -40,11 +41,11 @@ type stackProjectModel struct {
 }
 
 var (
-	stackProjectNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
-	stackPrefixRe      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
+	stackProjectNameRe = regexp.MustCompile(domain.StackProjectNamePattern)
+	stackPrefixRe      = regexp.MustCompile(domain.StackPrefixPattern)
 )
 
-const defaultStackPrefix = "test-"
+const defaultStackPrefix = domain.DefaultStackPrefix
 
 func (r *stackProjectResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_stack_project"

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/berthdev/terraform-provider-berth/client"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 var (
@@ -37,7 +38,7 @@ type teamModel struct {
 	Members types.Set    `tfsdk:"members"`
 }
 
-var teamNameRe = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9_]{0,62}$`)
+var teamNameRe = regexp.MustCompile(domain.TeamNamePattern)
 
 func (r *teamResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_team"

@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -261,26 +262,6 @@ type lainRole struct {
 	Role     string `json:"role"`
 }
 
-// pageByName cuts one page out of a list ordered by name: the entries after
-// the cursor (a name), at most p.Limit of them, and the next cursor.
-func pageByName[T any](items []T, name func(T) string, p domain.Page) ([]T, string) {
-	start := 0
-	if p.After != "" {
-		start = len(items)
-		for i, it := range items {
-			if name(it) > p.After {
-				start = i
-				break
-			}
-		}
-	}
-	items = items[start:]
-	if p.Limit > 0 && len(items) > p.Limit {
-		return items[:p.Limit], name(items[p.Limit-1])
-	}
-	return items, ""
-}
-
 // Repos.
 
 type lainRegisterRequest struct {
@@ -397,7 +378,10 @@ func (s *Server) lainListMaintainers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	ms, next := pageByName(ms, func(m domain.Maintainer) string { return m.Username }, p)
+	ms, next, err := pageSlice(ms, p, func(m domain.Maintainer) string { return m.Username })
+	if err != nil {
+		return err
+	}
 	out := make([]lainMaintainer, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, lainMaintainerOf(a.Name, m))
@@ -461,6 +445,9 @@ func (s *Server) lainDeployApp(w http.ResponseWriter, r *http.Request) error {
 		return domain.Invalid("invalid request: should be json body with appname(string)")
 	}
 	a, err := s.core.Lain.DeployApp(r.Context(), identity(r), req.AppName)
+	if errors.Is(err, domain.ErrNotFound) {
+		err = domain.NotFound("%v: register it with POST /api/v1/repos/ first", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -553,7 +540,10 @@ func (s *Server) lainListProcs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	procs, next := pageByName(lainProcsOf(a), func(p lainProc) string { return p.ProcName }, p)
+	procs, next, err := pageSlice(lainProcsOf(a), p, func(p lainProc) string { return p.ProcName })
+	if err != nil {
+		return err
+	}
 	setNextCursor(w, next)
 	writeLain(w, http.StatusOK, "procs", procs, "", lainAppURL(a.Name)+"procs/")
 	return nil

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"maps"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -22,8 +23,8 @@ func FuzzServiceManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m, err := decodeManifest(httptest.NewRequest("POST", "/services", bytes.NewReader(body)))
 		if err != nil {
-			if k := domain.KindOf(err); k != domain.KindInvalid && k != domain.KindTooLarge {
-				t.Fatalf("manifest %q refused with a %s error: %v", body, k, err)
+			if st := statusOf(err); st != http.StatusBadRequest && st != http.StatusRequestEntityTooLarge {
+				t.Fatalf("manifest %q refused with a %d error: %v", body, st, err)
 			}
 			return
 		}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
@@ -34,19 +33,7 @@ func setNextCursor(w http.ResponseWriter, next string) {
 	}
 }
 
-// pageSlice pages a list the server holds in memory: the cursor is the key
-// of the last entry of the previous page.
+// pageSlice pages a list the server holds in memory (domain.PageSlice).
 func pageSlice[T any](items []T, p domain.Page, key func(T) string) ([]T, string, error) {
-	if p.After != "" {
-		i := slices.IndexFunc(items, func(t T) bool { return key(t) == p.After })
-		if i < 0 {
-			return nil, "", domain.Invalid("invalid cursor %q", p.After)
-		}
-		items = items[i+1:]
-	}
-	if p.Limit > 0 && len(items) > p.Limit {
-		items = items[:p.Limit]
-		return items, key(items[len(items)-1]), nil
-	}
-	return items, "", nil
+	return domain.PageSlice(items, p, key)
 }

@@ -91,11 +91,17 @@ func (s *Server) createPromotion(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	if req.Pipeline.ID == "" || req.Source.App.ID == "" {
+		return domain.Invalid("pipeline.id and source.app.id are required")
+	}
 	n := core.NewPromotion{Pipeline: req.Pipeline.ID, Source: req.Source.App.ID, Safe: req.Safe}
 	if req.Source.App.Release != nil {
 		n.SourceRelease = req.Source.App.Release.ID
 	}
 	for _, t := range req.Targets {
+		if t.App.ID == "" {
+			return domain.Invalid("every target needs app.id")
+		}
 		n.Targets = append(n.Targets, t.App.ID)
 	}
 	p, err := s.core.Pipelines.CreatePromotion(r.Context(), identity(r), n)

@@ -34,24 +34,50 @@ var kindStatus = map[domain.Kind]int{
 	domain.KindConflict:      http.StatusConflict,
 	domain.KindPrecondition:  http.StatusPreconditionFailed,
 	domain.KindUnprocessable: http.StatusUnprocessableEntity,
-	domain.KindTooLarge:      http.StatusRequestEntityTooLarge,
 	domain.KindUnavailable:   http.StatusServiceUnavailable,
-	domain.KindTimeout:       http.StatusRequestTimeout,
 }
+
+// transportError is a failure of the request itself, before any domain
+// rule is asked: a body too large, or too slow to arrive.
+type transportError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *transportError) Error() string { return e.message }
+
+var (
+	errBodyTooLarge = &transportError{http.StatusRequestEntityTooLarge, "too_large", "request body too large: the limit is 1 MiB"}
+	errBodyTimeout  = &transportError{http.StatusRequestTimeout, "timeout", "request body not received in time"}
+)
 
 // statusOf maps an error to its HTTP status: the one place that does.
 func statusOf(err error) int {
+	var te *transportError
+	if errors.As(err, &te) {
+		return te.status
+	}
 	if st, ok := kindStatus[domain.KindOf(err)]; ok {
 		return st
 	}
 	return http.StatusInternalServerError
 }
 
+// codeOf is the machine-readable word of an error's body.
+func codeOf(err error) string {
+	var te *transportError
+	if errors.As(err, &te) {
+		return te.code
+	}
+	return domain.KindOf(err).String()
+}
+
 // writeError answers with err. Internal errors are logged, and the client
 // sees only that something went wrong and the request id to quote.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
-	body := errorBody{Code: domain.KindOf(err).String(), Message: err.Error()}
+	body := errorBody{Code: codeOf(err), Message: err.Error()}
 	var de *domain.Error
 	if errors.As(err, &de) {
 		body.Message, body.Details = de.Message, de.Details
@@ -127,14 +153,14 @@ func bodyError(err error) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return &domain.Error{Kind: domain.KindTooLarge, Message: "request body too large: the limit is 1 MiB"}
+		return errBodyTooLarge
 	case errors.Is(err, io.EOF):
 		return domain.Invalid(emptyBodyMessage)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return domain.Invalid("invalid JSON body: unexpected end of input")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The server's read timeout ran out (a client sending slowly).
-		return &domain.Error{Kind: domain.KindTimeout, Message: "request body not received in time"}
+		return errBodyTimeout
 	}
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {

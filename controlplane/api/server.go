@@ -179,6 +179,9 @@ func (s *Server) authenticateUser(r *http.Request, rt *Route) (*http.Request, er
 	if token == "" && rt.lainEnvelope {
 		token = strings.TrimSpace(r.Header.Get("access-token"))
 	}
+	if token == "" {
+		return r, missingCredential(r, rt)
+	}
 	id, err := s.core.Identity.Authenticate(r.Context(), token)
 	if err != nil {
 		return r, err
@@ -187,6 +190,20 @@ func (s *Server) authenticateUser(r *http.Request, rt *Route) (*http.Request, er
 		info.user = id.Email()
 	}
 	return r.WithContext(context.WithValue(r.Context(), identityKey{}, id)), nil
+}
+
+// missingCredential words the refusal of a request without a credential:
+// what to send, and what was wrong with what came.
+func missingCredential(r *http.Request, rt *Route) error {
+	want := "Authorization: bearer <token>"
+	if rt.lainEnvelope {
+		want += " or access-token: <token>"
+	}
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
+		scheme, _, _ := strings.Cut(h, " ")
+		return domain.Unauthorized("the Authorization header uses the %q scheme; send %s", scheme, want)
+	}
+	return domain.Unauthorized("missing credential: send %s", want)
 }
 
 // bearerToken extracts the token of "Authorization: bearer <token>"; the

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -52,7 +53,11 @@ func stackProject(r *http.Request) *domain.StackProject {
 
 // authenticateProject resolves the X-API-Key of a stack project route.
 func (s *Server) authenticateProject(r *http.Request) (*http.Request, error) {
-	p, err := s.core.Stacks.AuthenticateProjectKey(r.Context(), r.Header.Get("X-API-Key"))
+	key := strings.TrimSpace(r.Header.Get("X-API-Key"))
+	if key == "" {
+		return r, domain.Unauthorized("missing project key: send X-API-Key: <project key>")
+	}
+	p, err := s.core.Stacks.AuthenticateProjectKey(r.Context(), key)
 	if err != nil {
 		return r, err
 	}
@@ -119,12 +124,13 @@ func (s *Server) requestStack(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalJSON(r, &body); err != nil {
 		return err
 	}
-	if maxTTL := int64(domain.MaxStackLeaseTTL / time.Second); body.TTL < 0 || body.TTL > maxTTL {
-		return domain.Invalid("ttl must be a number of seconds from 1 to %d, or 0 for the default", maxTTL)
+	ttl, err := domain.LeaseTTLSeconds(body.TTL)
+	if err != nil {
+		return err
 	}
 	lease, err := s.core.Stacks.RequestStack(r.Context(), stackProject(r), core.LeaseRequest{
 		Branch:         body.Branch,
-		TTL:            time.Duration(body.TTL) * time.Second,
+		TTL:            ttl,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {

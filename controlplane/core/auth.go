@@ -68,7 +68,7 @@ func hashToken(secret string) []byte {
 // Authenticate resolves a bearer credential: a session JWT or an app token.
 func (s *Identity) Authenticate(ctx context.Context, credential string) (*domain.Identity, error) {
 	if credential == "" {
-		return nil, domain.Unauthorized("missing credential: send Authorization: bearer <token>")
+		return nil, domain.Unauthorized("missing credential")
 	}
 	if strings.Count(credential, ".") == 2 {
 		return s.authenticateSession(ctx, credential)

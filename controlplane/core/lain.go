@@ -364,7 +364,7 @@ func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) 
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
 		a, err = appForRead(tx, id, name)
 		if isNotFound(err) {
-			return domain.NotFound("app %q is not registered: register it with POST /api/v1/repos/ first", name)
+			return domain.NotFound("app %q is not registered", name)
 		}
 		if err != nil {
 			return err

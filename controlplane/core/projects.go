@@ -211,7 +211,7 @@ func (s *Stacks) purgeStacks(ctx context.Context, projectID string) error {
 func (s *Stacks) AuthenticateProjectKey(ctx context.Context, key string) (*domain.StackProject, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
-		return nil, domain.Unauthorized("missing project key: send X-API-Key: <project key>")
+		return nil, domain.Unauthorized("missing project key")
 	}
 	hash := hashToken(key)
 	var p *domain.StackProject

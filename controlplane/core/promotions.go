@@ -91,7 +91,7 @@ type NewPromotion struct {
 // admins, may promote.
 func (s *Pipelines) CreatePromotion(ctx context.Context, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
 	if n.Pipeline == "" || n.Source == "" {
-		return nil, domain.Invalid("pipeline.id and source.app.id are required")
+		return nil, domain.Invalid("a promotion needs a pipeline and a source app")
 	}
 	if len(n.Targets) == 0 {
 		return nil, domain.Invalid("targets must name at least one app")
@@ -119,7 +119,7 @@ func (s *Pipelines) createPromotionTx(tx persist.Tx, id *domain.Identity, n NewP
 	targets := make([]*domain.App, 0, len(n.Targets))
 	for _, ref := range n.Targets {
 		if ref == "" {
-			return nil, domain.Invalid("every target needs app.id")
+			return nil, domain.Invalid("every target of a promotion needs an app")
 		}
 		a, err := appByNameOrID(tx, ref)
 		if err != nil {

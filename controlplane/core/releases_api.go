@@ -90,7 +90,7 @@ func (s *Apps) CreateReleaseStatus(ctx context.Context, id *domain.Identity, app
 		}
 		releaseID = r.ID
 		if r.Status(in.Context) != nil {
-			return domain.Conflict("release v%d of %s already has a status %q: change it with PATCH", r.Version, a.Name, in.Context)
+			return domain.Conflict("release v%d of %s already has a status %q: update that status instead", r.Version, a.Name, in.Context)
 		}
 		now := s.now().UTC()
 		st = domain.ReleaseStatus{ID: uuid.NewString(), Context: in.Context, Name: in.Context, CreatedAt: now}

@@ -373,11 +373,11 @@ func (s *Stacks) RequestStack(ctx context.Context, p *domain.StackProject, r Lea
 	} else if err := domain.ValidateBranch(r.Branch); err != nil {
 		return nil, err
 	}
-	switch {
-	case r.TTL == 0:
+	if err := domain.ValidateLeaseTTL(r.TTL); err != nil {
+		return nil, err
+	}
+	if r.TTL == 0 {
 		r.TTL = s.cfg.StackLeaseTTL
-	case r.TTL < time.Second || r.TTL > domain.MaxStackLeaseTTL:
-		return nil, domain.Invalid("lease TTL %s is out of range: from 1s to %s", r.TTL, domain.MaxStackLeaseTTL)
 	}
 	if r.IdempotencyKey != "" {
 		if err := domain.ValidateIdempotencyKey(r.IdempotencyKey); err != nil {
@@ -403,7 +403,7 @@ func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, erro
 		switch {
 		case err == nil && now.Sub(replay.CreatedAt) < domain.LeaseReplayWindow:
 			if replay.Branch != r.Branch || replay.TTL != r.TTL {
-				return nil, domain.Unprocessable("Idempotency-Key %q was used for another request (branch %q, ttl %ds)", r.IdempotencyKey, replay.Branch, int(replay.TTL/time.Second))
+				return nil, domain.Unprocessable("idempotency key %q was used for another request (branch %q, ttl %ds)", r.IdempotencyKey, replay.Branch, int(replay.TTL/time.Second))
 			}
 			return &Lease{Stack: &replay.Stack, Replayed: true}, nil
 		case err != nil && !isNotFound(err):

@@ -21,12 +21,9 @@ const (
 	KindConflict
 	KindPrecondition
 	KindUnprocessable
-	KindTooLarge
-	// KindUnavailable: a system berth depends on (a service broker) failed
-	// or did not answer; the request may succeed later.
+	// KindUnavailable: a system berth depends on (a service broker, the
+	// database) failed or did not answer; the request may succeed later.
 	KindUnavailable
-	// KindTimeout: the client did not send its whole request in time.
-	KindTimeout
 )
 
 var kindNames = map[Kind]string{
@@ -38,9 +35,7 @@ var kindNames = map[Kind]string{
 	KindConflict:      "conflict",
 	KindPrecondition:  "precondition_failed",
 	KindUnprocessable: "unprocessable",
-	KindTooLarge:      "too_large",
 	KindUnavailable:   "unavailable",
-	KindTimeout:       "timeout",
 }
 
 func (k Kind) String() string { return kindNames[k] }

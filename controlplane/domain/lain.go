@@ -3,7 +3,6 @@ package domain
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,14 +35,6 @@ const (
 	DefaultProcInstances = 1
 	DefaultProcCPU       = 1
 	DefaultProcMemory    = "32M"
-)
-
-var (
-	procNameRe    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,29}$`)
-	metaVersionRe = regexp.MustCompile(`^[0-9]+-[0-9a-f]{40}$`)
-	// A size is a number with an optional binary unit: 64M, 1G, 1.5g,
-	// 512MiB, 64MB, 1048576 (bytes).
-	memoryRe = regexp.MustCompile(`(?i)^([0-9]+(?:\.[0-9]+)?) ?(?:([kmgt])(?:i?b)?|b)?$`)
 )
 
 // ParseMemory reads a human memory size such as 64M or 1G. Units are powers

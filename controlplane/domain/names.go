@@ -2,14 +2,7 @@ package domain
 
 import (
 	"net/mail"
-	"regexp"
 	"strings"
-)
-
-var (
-	appNameRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
-	teamNameRe = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9_]{0,62}$`)
-	envNameRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // ValidateAppName checks a name a user chose for an app. Resource-instance

@@ -3,7 +3,6 @@ package domain
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -49,8 +48,6 @@ type Pipeline struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-var pipelineNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{2,22}$`)
-
 // ValidatePipelineName checks a pipeline name. The spec says "alphanumeric,
 // less than 24 characters", but its own example has hyphens; berth accepts
 // what the example shows. No UUID matches, so a name never reads as an id.
@@ -93,8 +90,6 @@ func CheckRequiredStatusChecks(stage Stage, contexts []string) ([]string, error)
 	}
 	return out, nil
 }
-
-var statusContextRe = regexp.MustCompile(`^[./\\+A-Za-z0-9-]{6,31}$`)
 
 // ValidateStatusContext checks a release status context, as Akkeris does:
 // 6 to 31 letters, digits and the characters . / \ + -.

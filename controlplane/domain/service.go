@@ -2,7 +2,6 @@ package domain
 
 import (
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,11 +18,6 @@ const ServicesEnvVar = "TSURU_SERVICES"
 // ReservedServiceName cannot name a service: /services/instances is the
 // instances collection.
 const ReservedServiceName = "instances"
-
-var (
-	serviceNameRe  = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-	instanceNameRe = regexp.MustCompile(`^[A-Za-z][-a-zA-Z0-9_]+$`)
-)
 
 // maxInstanceName bounds instance names, which the spec's pattern leaves
 // unbounded; they are keys and URL segments.

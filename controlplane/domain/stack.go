@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,28 @@ const DefaultStackBranch = "main"
 
 // MaxStackLeaseTTL bounds the lifetime a stack request may ask for.
 const MaxStackLeaseTTL = 30 * 24 * time.Hour
+
+// ValidateLeaseTTL checks the lifetime a stack request asks for: 0 (the
+// server's default) or from 1s to MaxStackLeaseTTL.
+func ValidateLeaseTTL(d time.Duration) error {
+	if d != 0 && (d < time.Second || d > MaxStackLeaseTTL) {
+		return leaseTTLError()
+	}
+	return nil
+}
+
+// LeaseTTLSeconds is a lease lifetime given in whole seconds, as the wire
+// carries it, checked before the conversion can overflow.
+func LeaseTTLSeconds(n int64) (time.Duration, error) {
+	if n < 0 || n > int64(MaxStackLeaseTTL/time.Second) {
+		return 0, leaseTTLError()
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func leaseTTLError() error {
+	return Invalid("ttl must be a number of seconds from 1 to %d, or 0 for the default", int64(MaxStackLeaseTTL/time.Second))
+}
 
 // LeaseReplayWindow is how long an Idempotency-Key of a stack request
 // keeps answering with the lease it first obtained.
@@ -106,11 +127,6 @@ type LeaseReplay struct {
 	CreatedAt time.Time     `json:"created_at"`
 }
 
-var (
-	stackProjectNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
-	stackPrefixRe      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
-)
-
 // ValidateStackProjectName checks the name of a stack project.
 func ValidateStackProjectName(name string) error {
 	if !stackProjectNameRe.MatchString(name) {
@@ -153,7 +169,7 @@ func validateLabel(field, v string) error {
 // visible ASCII characters.
 func ValidateIdempotencyKey(k string) error {
 	if k == "" || len(k) > 255 || strings.ContainsFunc(k, func(r rune) bool { return r < '!' || r > '~' }) {
-		return Invalid("invalid Idempotency-Key %q: 1 to 255 visible ASCII characters", k)
+		return Invalid("invalid idempotency key %q: 1 to 255 visible ASCII characters", k)
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func storeErr(err error) error {
 	case errors.Is(err, engine.ErrUnknownOutcome):
 		return domain.Unavailable("the database connection broke while the change was committed: it may or may not have been made; check before retrying")
 	case errors.Is(err, engine.ErrTooLarge):
-		return &domain.Error{Kind: domain.KindTooLarge, Message: "the change is too large to store"}
+		return domain.Unprocessable("the change is too large to store")
 	}
 	return err
 }

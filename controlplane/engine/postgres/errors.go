@@ -54,8 +54,8 @@ func mapPgErr(ctx context.Context, e *pgconn.PgError, commit bool) error {
 		return fmt.Errorf("%w: the statement timed out (SQLSTATE %s)", engine.ErrUnavailable, code)
 	case strings.HasPrefix(code, "08"), // connection exception
 		code == "57P01", code == "57P02", code == "57P03", // shutdown, crash, starting up
-		code == "57P05",                 // idle session timeout
-		code == "25P03",                 // idle in transaction timeout
+		code == "57P05",                  // idle session timeout
+		code == "25P03",                  // idle in transaction timeout
 		code == "53300", code == "53400", // too many connections, configuration limit
 		code == "25006": // read-only transaction: a standby
 		return fmt.Errorf("%w: %s (SQLSTATE %s)", engine.ErrUnavailable, e.Message, code)

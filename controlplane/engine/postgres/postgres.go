@@ -26,8 +26,12 @@
 // Round trips. A transaction holds its statements until it must hear back:
 // BEGIN goes with the first statement, writes go with the next read or
 // with COMMIT, so an Update of one Get and one Put is two round trips, and
-// a View of one Get is one (its COMMIT is sent after View returns). Every
-// statement is prepared once per connection (pgx's statement cache).
+// a View of one Get is one (its COMMIT is sent after View returns). COMMIT
+// never goes in the first round trip, so an Update that only writes takes
+// two as well: a pooled connection that broke while idle then fails
+// before anything could commit (ErrUnavailable), instead of leaving the
+// outcome unknown. Every statement is prepared once per connection (pgx's
+// statement cache).
 //
 // Notifications. Txn.Notify queues pg_notify on one PostgreSQL channel,
 // berth_engine, with the engine's instance id and the berth channel as
@@ -354,8 +358,9 @@ func (e *Engine) begin(ctx context.Context, begin string) (*txn, error) {
 	t.stopClosing = context.AfterFunc(e.closing, t.cancel)
 	conn, err := e.pool.Acquire(t.ctx)
 	if err != nil {
-		t.cancel()
-		return nil, e.mapErr(t.ctx, err, false)
+		err = e.mapErr(t.ctx, err, false)
+		t.done()
+		return nil, err
 	}
 	t.conn = conn
 	return t, nil

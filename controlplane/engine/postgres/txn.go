@@ -143,6 +143,11 @@ func (t *txn) queue(s stmt, size int) error {
 	if len(t.pending) < maxPending && t.pendingBytes < maxPendingBytes {
 		return nil
 	}
+	return t.flush()
+}
+
+// flush sends the pending statements, of which there must be one at least.
+func (t *txn) flush() error {
 	last := t.pending[len(t.pending)-1]
 	t.pending = t.pending[:len(t.pending)-1]
 	br, err := t.send(t.ctx, last, false)
@@ -389,6 +394,16 @@ func (t *txn) commit() error {
 	if !t.started && len(t.pending) == 0 {
 		t.release()
 		return nil // fn touched nothing
+	}
+	if !t.started {
+		// A COMMIT goes only on a connection that has answered in this
+		// transaction: one that broke while idle in the pool (a restarted
+		// database) then fails the first round trip with ErrUnavailable,
+		// instead of leaving the commit's outcome unknown.
+		if err := t.flush(); err != nil {
+			t.end(false)
+			return err
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), t.e.commitTimeout)
 	defer cancel()

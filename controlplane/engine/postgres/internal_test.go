@@ -76,6 +76,18 @@ func TestTransactionModes(t *testing.T) {
 	if err != nil || got != "serializable on on" {
 		t.Errorf("View runs as %q (%v), want serializable, read only, deferrable", got, err)
 	}
+	rr, err := Open(context.Background(), Options{URL: e.pool.Config().ConnString(), RepeatableReadViews: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	err = rr.View(context.Background(), func(r engine.Reader) (err error) {
+		got, err = settings(r.(*txn))
+		return err
+	})
+	if err != nil || got != "repeatable read on off" {
+		t.Errorf("View with RepeatableReadViews runs as %q (%v), want repeatable read, read only", got, err)
+	}
 }
 
 // TestMigrationRace: replicas opening a fresh database together migrate

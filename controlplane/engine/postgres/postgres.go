@@ -20,8 +20,10 @@
 // a transaction without that of another which the serial order puts before
 // it (the read-only anomaly); Badger's snapshots are prefixes of its serial
 // order, and the store may rely on that. The cost is that a View started
-// while read-write transactions are in flight waits for them (a few
-// milliseconds: they are short).
+// while read-write transactions are in flight waits for them to end:
+// nothing when the database is quiet, about one commit's latency when
+// writers keep it busy (Options.RepeatableReadViews trades the guarantee
+// for never waiting).
 //
 // Round trips. A transaction holds its statements until it must hear back:
 // BEGIN goes with the first statement, writes go with the next read or
@@ -53,13 +55,12 @@
 // on its serializable DDL transaction, retried, or on a lock row. It
 // rejects DEFERRABLE, and does not need it: its read-only transactions read
 // at a timestamp of its serial order, so View would use SERIALIZABLE READ
-// ONLY and retry 40001 (its read restarts). Both CockroachDB and YugabyteDB
-// report more 40001s than PostgreSQL (YugabyteDB also 40001 for read
-// restarts in SERIALIZABLE), which the store's retry loop absorbs; their
-// LISTEN/NOTIFY support is missing or recent (YugabyteDB has none,
-// CockroachDB only changefeeds), so Subscribe would need a polling
-// fallback on a change-counter row. Key order: both compare bytea
-// bytewise.
+// ONLY and retry 40001 (its read restarts). Both report more 40001s than
+// PostgreSQL, which the store's retry loop absorbs. Neither is known to
+// deliver LISTEN/NOTIFY across nodes (check the version at hand), so
+// Subscribe would need a fallback, such as polling a change-counter row.
+// The fillfactor storage parameter is a PostgreSQL tuning they may ignore
+// or refuse. Key order: both compare bytea bytewise.
 package postgres
 
 import (
@@ -69,7 +70,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -86,9 +86,10 @@ type Options struct {
 	// Settings it carries (pool_max_conns, statement_timeout, ...) are
 	// overridden by the fields below when those are set.
 	URL string
-	// MaxConns bounds the pool (default: 4 × GOMAXPROCS, at least 8).
-	// Every replica also holds one more connection, for LISTEN: size
-	// PostgreSQL's max_connections for replicas × (MaxConns + 1).
+	// MaxConns bounds the pool (default 16). A database server does best
+	// with a few connections per core in all: divide that among the
+	// replicas. Each replica also holds one more connection, for LISTEN:
+	// PostgreSQL's max_connections must exceed replicas × (MaxConns + 1).
 	MaxConns int32
 	// MinConns is how many connections the pool keeps open when idle
 	// (default 1).
@@ -106,6 +107,14 @@ type Options struct {
 	// negative: none): a stuck replica must not hold locks, nor make every
 	// View wait.
 	IdleInTransactionTimeout time.Duration
+	// RepeatableReadViews runs View at REPEATABLE READ instead of
+	// SERIALIZABLE READ ONLY DEFERRABLE: a View then never waits for the
+	// read-write transactions in flight, but its snapshot, while never
+	// showing part of a transaction, may show one transaction's effect
+	// without that of another which the serial order puts first. For
+	// deployments whose reads must not wait under a heavy write load, and
+	// whose readers never act on what they read outside an Update.
+	RepeatableReadViews bool
 	// ListenPing is how often the LISTEN connection checks that the
 	// database is still there when no notification arrives (default 15s).
 	ListenPing time.Duration
@@ -133,6 +142,7 @@ type Engine struct {
 	closed  sync.Once
 
 	commitTimeout time.Duration
+	beginView     string
 	// bg tracks the goroutines that end transactions after View or a
 	// failed Update returned, and the listener.
 	bg sync.WaitGroup
@@ -155,7 +165,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
 	} else if _, set := urlSetting(o.URL, "pool_max_conns"); !set {
-		cfg.MaxConns = max(8, 4*int32(runtime.GOMAXPROCS(0)))
+		cfg.MaxConns = 16
 	}
 	if o.MinConns > 0 {
 		cfg.MinConns = o.MinConns
@@ -199,6 +209,10 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		e.commitTimeout = o.StatementTimeout
 	}
 	e.closing, e.close = context.WithCancel(context.Background())
+	e.beginView = beginView
+	if o.RepeatableReadViews {
+		e.beginView = beginSnapshotView
+	}
 
 	// The listener's connection migrates the schema first: it is a plain
 	// connection, outside the pool, which the session lock needs.
@@ -302,13 +316,16 @@ func (e *Engine) Subscribe(ctx context.Context, channel string) (<-chan struct{}
 const (
 	beginUpdate = "BEGIN ISOLATION LEVEL SERIALIZABLE, READ WRITE"
 	beginView   = "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE"
+	// beginSnapshotView: see Options.RepeatableReadViews.
+	beginSnapshotView = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 )
 
 // View runs fn in a read-only transaction. The transaction ends after View
-// returns: its reads were valid as soon as they were made (DEFERRABLE), so
-// the caller need not wait for the COMMIT's round trip.
+// returns: its reads were valid as soon as they were made (a DEFERRABLE
+// transaction's, as a REPEATABLE READ one's, cannot fail), so the caller
+// need not wait for the COMMIT's round trip.
 func (e *Engine) View(ctx context.Context, fn func(engine.Reader) error) error {
-	t, err := e.begin(ctx, beginView)
+	t, err := e.begin(ctx, e.beginView)
 	if err != nil {
 		return err
 	}

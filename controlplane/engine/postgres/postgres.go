@@ -354,6 +354,12 @@ func (e *Engine) Update(ctx context.Context, fn func(engine.Txn) error) error {
 		return t.err
 	}
 	if err := t.commit(); err != nil {
+		if errors.Is(err, engine.ErrUnknownOutcome) {
+			// It may have committed, and the listener skips this engine's
+			// own notifications: a spurious wake-up is harmless, a missed
+			// one is not.
+			e.hub.Publish(t.notify...)
+		}
 		return err
 	}
 	for _, f := range t.onCommit {

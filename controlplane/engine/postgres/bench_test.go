@@ -223,3 +223,21 @@ func BenchmarkPoolGet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUpdateGetPutNoSync: the same without waiting for the WAL flush
+// (synchronous_commit off for the session): the engine's and the
+// network's share of an Update, apart from the disk's.
+func BenchmarkUpdateGetPutNoSync(b *testing.B) {
+	url := pgtest.URL(b) + "&synchronous_commit=off"
+	e, err := Open(context.Background(), Options{URL: url})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if err := e.Update(ctx, func(tx engine.Txn) error { return incr(tx, "k/1") }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -375,3 +375,46 @@ func testDatabaseDown(t *testing.T, c *pgtest.Cluster, url string) {
 		t.Fatal("a notification from another engine did not arrive after the restart")
 	}
 }
+
+// TestBrokenIdleConnections: connections the server ended while they sat
+// in the pool cost the next transactions nothing: they run again on new
+// connections.
+func TestBrokenIdleConnections(t *testing.T) {
+	url := pgtest.URL(t)
+	e := open(t, postgres.Options{URL: url, MinConns: 4})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := put(e, "k"+strconv.Itoa(i), "v"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	pids := admin(t, url, `WITH s AS MATERIALIZED (SELECT pid FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'berthd' AND pid <> pg_backend_pid())
+		SELECT array_agg(pid)::text FROM s WHERE pg_terminate_backend(pid)`)
+	if pids == "" {
+		t.Fatal("no session to end")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for admin(t, url, "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY('"+pids+"'::int[])") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended sessions are still there after a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 4 {
+		if err := put(e, "after", strconv.Itoa(i)); err != nil {
+			t.Fatalf("Update %d after the sessions ended: %v", i, err)
+		}
+		if _, err := get(e, "after"); err != nil {
+			t.Fatalf("View %d after the sessions ended: %v", i, err)
+		}
+	}
+	if err := e.Ready(ctx); err != nil {
+		t.Fatalf("Ready after the sessions ended: %v", err)
+	}
+}

@@ -299,7 +299,15 @@ func (e *Engine) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(e.closing, cancel)()
-	if err := e.pool.Ping(ctx); err != nil {
+	err := e.pool.Ping(ctx)
+	var connectErr *pgconn.ConnectError
+	if err != nil && !errors.As(err, &connectErr) && connBroken(err) && ctx.Err() == nil {
+		// A connection that broke while idle in the pool: the database may
+		// be back already.
+		e.pool.Reset()
+		err = e.pool.Ping(ctx)
+	}
+	if err != nil {
 		return e.mapErr(ctx, err, false)
 	}
 	return nil

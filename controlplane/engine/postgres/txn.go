@@ -103,25 +103,47 @@ func (t *txn) send(ctx context.Context, last stmt, commit bool) (pgx.BatchResult
 			return nil, t.fail(err, false)
 		}
 	}
-	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(t.pending)+2)}
-	if !t.started {
-		b.Queue(t.begin)
-		t.started = true
+	first := !t.started
+	t.started = true
+	stmts := make([]stmt, 0, len(t.pending)+2)
+	if first {
+		stmts = append(stmts, stmt{sql: t.begin})
 	}
-	for _, s := range t.pending {
-		b.Queue(s.sql, s.args...)
-	}
+	stmts = append(append(stmts, t.pending...), last)
 	clear(t.pending)
 	t.pending, t.pendingBytes = t.pending[:0], 0
-	b.Queue(last.sql, last.args...)
-	br := t.conn.SendBatch(ctx, b)
-	for range len(b.QueuedQueries) - 1 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return nil, t.fail(err, commit)
+	for attempt := 0; ; attempt++ {
+		// A batch is sent once: pgx keeps the connection's prepared
+		// statements in it.
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(stmts))}
+		for _, s := range stmts {
+			b.Queue(s.sql, s.args...)
 		}
+		br := t.conn.SendBatch(ctx, b)
+		var err error
+		for range len(b.QueuedQueries) - 1 {
+			if _, err = br.Exec(); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			return br, nil
+		}
+		_ = br.Close()
+		// A pooled connection that broke while idle (the database
+		// restarted) fails the transaction's first round trip, which
+		// cannot have committed anything and whose answers fn has not
+		// seen: run it again, once, on a new connection.
+		if first && !commit && attempt == 0 && t.conn.Conn().IsClosed() && connBroken(err) && ctx.Err() == nil {
+			t.e.pool.Reset()
+			t.conn.Release()
+			if t.conn, err = t.e.pool.Acquire(ctx); err == nil {
+				continue
+			}
+			t.conn = nil
+		}
+		return nil, t.fail(err, commit)
 	}
-	return br, nil
 }
 
 // fail records the first error of the transaction.
@@ -440,7 +462,7 @@ func (t *txn) endAsync(commit bool) {
 		t.page.close()
 		t.page = nil
 	}
-	if !t.started || t.conn.Conn().IsClosed() || t.e.isClosed() {
+	if t.conn == nil || !t.started || t.conn.Conn().IsClosed() || t.e.isClosed() {
 		t.end(commit)
 		return
 	}
@@ -455,6 +477,9 @@ func (t *txn) endAsync(commit bool) {
 // releases the connection (the pool drops it if it is broken or still in
 // a transaction).
 func (t *txn) end(commit bool) {
+	if t.conn == nil {
+		return
+	}
 	c := t.conn.Conn()
 	if !c.IsClosed() && c.PgConn().TxStatus() != 'I' {
 		sql := "ROLLBACK"

@@ -164,12 +164,12 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
-	} else if _, set := urlSetting(o.URL, "pool_max_conns"); !set {
+	} else if !urlSets(o.URL, "pool_max_conns") {
 		cfg.MaxConns = 16
 	}
 	if o.MinConns > 0 {
 		cfg.MinConns = o.MinConns
-	} else if _, set := urlSetting(o.URL, "pool_min_conns"); !set {
+	} else if !urlSets(o.URL, "pool_min_conns") {
 		cfg.MinConns = 1
 	}
 	cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
@@ -198,8 +198,6 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 			cc.RuntimeParams[k] = v
 		}
 	}
-	// pgxpool pings a connection idle for more than a second before
-	// handing it out, which finds most connections a restart broke.
 	e := &Engine{log: log}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
@@ -252,15 +250,15 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	return e, nil
 }
 
-// urlSetting reports whether the connection string sets name, as pgxpool
-// reads it (its own settings are not in the parsed config any more).
-func urlSetting(connString, name string) (string, bool) {
+// urlSets reports whether the connection string sets name: pgxpool's own
+// settings are gone from the config it parsed.
+func urlSets(connString, name string) bool {
 	cfg, err := pgconn.ParseConfig(connString)
 	if err != nil {
-		return "", false
+		return false
 	}
-	v, ok := cfg.RuntimeParams[name]
-	return v, ok
+	_, ok := cfg.RuntimeParams[name]
+	return ok
 }
 
 func pgDuration(d, def time.Duration) string {

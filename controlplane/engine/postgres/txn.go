@@ -420,10 +420,11 @@ func (t *txn) commit() error {
 	if !t.started {
 		// A COMMIT goes only on a connection that has answered in this
 		// transaction: one that broke while idle in the pool (a restarted
-		// database) then fails the first round trip with ErrUnavailable,
-		// instead of leaving the commit's outcome unknown.
+		// database) then fails a first round trip that holds no COMMIT,
+		// which send runs again on a new connection, instead of leaving
+		// the commit's outcome unknown.
 		if err := t.flush(); err != nil {
-			t.end(false)
+			t.endAsync(false)
 			return err
 		}
 	}
@@ -447,7 +448,7 @@ func (t *txn) commit() error {
 		}
 	}
 	if err != nil {
-		t.end(false)
+		t.endAsync(false)
 		return err
 	}
 	t.release()

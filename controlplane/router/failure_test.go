@@ -3,6 +3,7 @@ package router_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -216,5 +217,36 @@ func TestSlowUnit504(t *testing.T) {
 	}
 	if n := metric(t, reg, "berth_router_errors_total", map[string]string{"app": "a", "reason": "upstream_timeout"}); n != 1 {
 		t.Errorf("upstream_timeout errors: %v", n)
+	}
+}
+
+// TestManyRefusingUnits: a request tries each of 70 refusing units once
+// (no more, no fewer) before its 502; they stay down when a good unit
+// joins them.
+func TestManyRefusingUnits(t *testing.T) {
+	checkLeaks(t)
+	r, reg, base := startRouter(t, router.Options{DownFor: time.Hour})
+	app := router.App{Name: "a", Hostnames: []string{"a.localhost"}}
+	for i := range 70 {
+		app.Backends = append(app.Backends, router.Backend{UnitID: fmt.Sprint("gone-", i), Address: refusingAddress(t)})
+	}
+	r.Update(mustTable(t, app))
+	c := newClient(t, base)
+	if rep, err := c.get("a.localhost", "/"); err != nil || rep.status != http.StatusBadGateway {
+		t.Fatalf("%v %v, want a 502", rep.status, err)
+	}
+	if n := metric(t, reg, "berth_router_unit_dial_failures_total", map[string]string{"app": "a"}); n != 70 {
+		t.Errorf("%v refused connections, want each of the 70 units tried once", n)
+	}
+	good := startUnit(t, "a", "good")
+	app.Backends = append(app.Backends, good.backend())
+	r.Update(mustTable(t, app))
+	for range 5 {
+		if err := expect("a")(c.get("a.localhost", "/")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := metric(t, reg, "berth_router_unit_dial_failures_total", map[string]string{"app": "a"}); n != 70 {
+		t.Errorf("%v refused connections after the good unit joined, want still 70", n)
 	}
 }

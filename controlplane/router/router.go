@@ -25,7 +25,6 @@ package router
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -78,7 +77,7 @@ func (o *Options) setDefaults() {
 		o.IdleConnTimeout = 30 * time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -221,11 +220,14 @@ func (r *Router) pruneRetiring() {
 }
 
 // WaitDrained waits until no request is in flight through this router to
-// the units at addresses, which an Update must have left out: call it
-// after Update and before stopping those units. Addresses the router never
-// routed to, or that drained already, return at once. Upgraded connections
-// (websockets) do not count: they end when the unit stops. Only this
-// process's router is waited for; other berthd replicas drain their own.
+// the units at addresses, which an Update must have left out. A rollout
+// step is: start the new unit, Update with it, Update without the old
+// one, WaitDrained(old), stop the old one. Addresses the router never
+// routed to, or that drained already, return at once. A streamed response
+// counts until it ends, so bound ctx by the unit's stop grace; upgraded
+// connections (websockets) do not count: they end when the unit stops.
+// Only this process's router is waited for: other berthd replicas drain
+// their own, so a unit must still finish its requests on SIGTERM.
 func (r *Router) WaitDrained(ctx context.Context, addresses ...string) error {
 	r.mu.Lock()
 	var wait []*backend

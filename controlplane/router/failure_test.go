@@ -15,17 +15,24 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/router"
 )
 
-// refusingAddress is a loopback address where nothing listens.
-func refusingAddress(t *testing.T) string {
+// refusingAddresses are n distinct loopback addresses where nothing
+// listens: all are bound at once, so that the system hands out no port
+// twice, then closed.
+func refusingAddresses(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return addrs
 }
+
+func refusingAddress(t *testing.T) string { return refusingAddresses(t, 1)[0] }
 
 // fast is how long a router page may take: a connection to loopback is
 // refused at once, so even a loaded machine answers in milliseconds. The
@@ -131,11 +138,12 @@ func TestRefusingUnitIsSkipped(t *testing.T) {
 	// the retries happen again and again, with the body each time.
 	r, reg, base := startRouter(t, router.Options{DownFor: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	good := startUnit(t, "a", "good")
+	gone := refusingAddresses(t, 3)
 	app := router.App{Name: "a", Hostnames: []string{"a.localhost"}, Backends: []router.Backend{
-		{UnitID: "gone-1", Address: refusingAddress(t)},
-		{UnitID: "gone-2", Address: refusingAddress(t)},
+		{UnitID: "gone-1", Address: gone[0]},
+		{UnitID: "gone-2", Address: gone[1]},
 		good.backend(),
-		{UnitID: "gone-3", Address: refusingAddress(t)},
+		{UnitID: "gone-3", Address: gone[2]},
 	}}
 	r.Update(mustTable(t, app))
 	c := newClient(t, base)
@@ -228,8 +236,8 @@ func TestManyRefusingUnits(t *testing.T) {
 	checkLeaks(t)
 	r, reg, base := startRouter(t, router.Options{DownFor: time.Hour})
 	app := router.App{Name: "a", Hostnames: []string{"a.localhost"}}
-	for i := range 70 {
-		app.Backends = append(app.Backends, router.Backend{UnitID: fmt.Sprint("gone-", i), Address: refusingAddress(t)})
+	for i, addr := range refusingAddresses(t, 70) {
+		app.Backends = append(app.Backends, router.Backend{UnitID: fmt.Sprint("gone-", i), Address: addr})
 	}
 	r.Update(mustTable(t, app))
 	c := newClient(t, base)

@@ -98,8 +98,10 @@ func (rt *route) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			reason = reasonUnreachable
 			if body != nil && body.read.Load() {
-				// The Transport read some of the body on a reused
-				// connection before it dialled: what was read is gone.
+				// The Transport sent some of the body on a reused
+				// connection that failed, then could not dial again:
+				// what was read is gone, and a unit may have seen it.
+				reason = reasonFailed
 				break
 			}
 		} else {

@@ -96,13 +96,18 @@ func TestAllUnitsDownThenBack(t *testing.T) {
 	}
 
 	// Back at the old address, with no Update: the table still lists a
-	// refusing address until the unit listens there again.
+	// refusing address until the unit listens there again. (The unit just
+	// started may have been given one of the old ports: use the other.)
+	oldAddr := addrs[0]
+	if a.units[0].addr == oldAddr {
+		oldAddr = addrs[1]
+	}
 	a.units = nil
-	r.Update(mustTable(t, router.App{Name: "a", Hostnames: []string{"a.localhost"}, Backends: []router.Backend{{UnitID: "old", Address: addrs[0]}}}))
+	r.Update(mustTable(t, router.App{Name: "a", Hostnames: []string{"a.localhost"}, Backends: []router.Backend{{UnitID: "old", Address: oldAddr}}}))
 	if rep, _ := timedGet(t, c, "a.localhost"); rep.status != http.StatusBadGateway {
 		t.Fatalf("old address refusing: %d %q", rep.status, rep.body)
 	}
-	startUnitAt(t, addrs[0], "a", "old")
+	startUnitAt(t, oldAddr, "a", "old")
 	waitUntil(t, "traffic to resume", 10*time.Second, func() bool {
 		rep, err := c.get("a.localhost", "/")
 		return err == nil && rep.status == http.StatusOK && appOf(rep.body) == "a"
@@ -235,6 +240,8 @@ func TestSlowUnit504(t *testing.T) {
 func TestManyRefusingUnits(t *testing.T) {
 	checkLeaks(t)
 	r, reg, base := startRouter(t, router.Options{DownFor: time.Hour})
+	// Started first, so that it cannot get one of the refusing ports.
+	good := startUnit(t, "a", "good")
 	app := router.App{Name: "a", Hostnames: []string{"a.localhost"}}
 	for i, addr := range refusingAddresses(t, 70) {
 		app.Backends = append(app.Backends, router.Backend{UnitID: fmt.Sprint("gone-", i), Address: addr})
@@ -247,7 +254,6 @@ func TestManyRefusingUnits(t *testing.T) {
 	if n := metric(t, reg, "berth_router_unit_dial_failures_total", map[string]string{"app": "a"}); n != 70 {
 		t.Errorf("%v refused connections, want each of the 70 units tried once", n)
 	}
-	good := startUnit(t, "a", "good")
 	app.Backends = append(app.Backends, good.backend())
 	r.Update(mustTable(t, app))
 	for range 5 {

@@ -306,6 +306,12 @@ func (f *failures) add(format string, args ...any) {
 	}
 }
 
+func (f *failures) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
 func (f *failures) check(t *testing.T, total int64) {
 	t.Helper()
 	f.mu.Lock()

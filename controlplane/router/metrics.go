@@ -71,12 +71,20 @@ type appMetrics struct {
 
 var classes = [6]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
-func (m *metrics) forApp(app string, reasons []string) *appMetrics {
-	am := &appMetrics{
-		errors:      make(map[string]prometheus.Counter, len(reasons)),
-		latency:     m.latency.WithLabelValues(app),
-		dialFailure: m.dialFailures.WithLabelValues(app),
-	}
+func (m *metrics) forApp(app string) *appMetrics {
+	am := m.answers(app, appReasons)
+	am.latency = m.latency.WithLabelValues(app)
+	am.dialFailure = m.dialFailures.WithLabelValues(app)
+	return am
+}
+
+// forUnknownHosts has no upstream series: no unit is ever asked.
+func (m *metrics) forUnknownHosts() *appMetrics {
+	return m.answers(UnknownApp, []string{reasonUnknownHost})
+}
+
+func (m *metrics) answers(app string, reasons []string) *appMetrics {
+	am := &appMetrics{errors: make(map[string]prometheus.Counter, len(reasons))}
 	for i, c := range classes {
 		am.requests[i] = m.requests.WithLabelValues(app, c)
 	}

@@ -111,7 +111,7 @@ func New(reg prometheus.Registerer, opts Options) (*Router, error) {
 		opts:     opts,
 		epoch:    time.Now(),
 		metrics:  m,
-		unknown:  m.forApp(UnknownApp, []string{reasonUnknownHost}),
+		unknown:  m.forUnknownHosts(),
 		proxyLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 		backends: make(map[string]*backend),
 		retiring: make(map[string][]*backend),
@@ -167,7 +167,7 @@ func (r *Router) Update(t *Table) {
 		am := apps[tr.App]
 		if am == nil {
 			if am = r.apps[tr.App]; am == nil {
-				am = r.metrics.forApp(tr.App, appReasons)
+				am = r.metrics.forApp(tr.App)
 			}
 			apps[tr.App] = am
 		}

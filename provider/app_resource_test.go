@@ -372,7 +372,9 @@ func TestAccApp(t *testing.T) {
 				},
 			},
 			{
-				// Fewer instances: fewer units, in the same apply.
+				// Fewer instances: fewer units, in the same apply. The
+				// worker's unit keeps its name web/3 while web shrinks to
+				// web/0: another proc scaling renames no unit.
 				Config: cfg + scaledDown.String(),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
@@ -381,7 +383,7 @@ func TestAccApp(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("units"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("web/0"), "state": knownvalue.StringExact("started")}),
-						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("web/1"), "state": knownvalue.StringExact("started")}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("web/3"), "state": knownvalue.StringExact("started")}),
 					})),
 				},
 			},

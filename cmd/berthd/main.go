@@ -4,15 +4,17 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -21,110 +23,73 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 )
 
+// version and commit are set by goreleaser's ldflags
+// (-X main.version=... -X main.commit=...).
+var (
+	version = "dev"
+	commit  = ""
+)
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "berthd:", err)
-		}
-		os.Exit(1)
-	}
+	// Buffered for two: the first signal starts the graceful shutdown, the
+	// second stops at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	os.Exit(berthd(os.Args[1:], sigs, os.Stdout, os.Stderr, os.Getenv))
 }
 
-type options struct {
-	listen            string
-	dataDir           string
-	inMemory          bool
-	logFormat         string
-	logLevel          string
-	defaultQuota      int
-	platforms         string
-	shutdownTimeout   time.Duration
-	gcInterval        time.Duration
-	stackLeaseTTL     time.Duration
-	promotionDeadline time.Duration
-	brokerTimeout     time.Duration
-	pprof             string
-	timeouts          serverTimeouts
-}
-
-// serverTimeouts bound how long a connection may hold the server. Reading
-// headers has a short bound of its own, so that a client trickling its
-// headers (slow-loris) is cut off quickly; the body and the answer get a
-// longer one, and an idle keep-alive connection is closed after a while.
-type serverTimeouts struct {
-	readHeader, read, write, idle time.Duration
-}
-
-// parseFlags reads flags, then fills every flag not given on the command
-// line from its environment variable: --data-dir from BERTH_DATA_DIR, etc.
-func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (*options, error) {
-	def := core.DefaultConfig()
-	o := &options{}
-	fs := flag.NewFlagSet("berthd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve HTTP on")
-	fs.StringVar(&o.dataDir, "data-dir", "./berth-data", "directory of the Badger database")
-	fs.BoolVar(&o.inMemory, "in-memory", false, "keep all data in memory (tests and demos; nothing survives a restart)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.IntVar(&o.defaultQuota, "default-quota", def.DefaultQuota, "apps a new user may create (-1: unlimited)")
-	fs.StringVar(&o.platforms, "platforms", strings.Join(def.Platforms, ","), "comma-separated platforms apps may use")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let in-flight requests finish on shutdown")
-	fs.DurationVar(&o.gcInterval, "gc-interval", 10*time.Minute, "how often to garbage-collect Badger's value log")
-	fs.DurationVar(&o.stackLeaseTTL, "stack-lease-ttl", def.StackLeaseTTL, "lifetime of a stack lease when the request sets no ttl")
-	fs.DurationVar(&o.promotionDeadline, "promotion-deadline", def.PromotionDeadline, "how long a promotion may stay pending before it is failed")
-	fs.DurationVar(&o.brokerTimeout, "broker-timeout", def.BrokerTimeout, "timeout of each call to a service broker")
-	fs.DurationVar(&o.timeouts.readHeader, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
-	fs.DurationVar(&o.timeouts.read, "read-timeout", 60*time.Second, "how long a client may take to send a whole request, body included")
-	fs.DurationVar(&o.timeouts.write, "write-timeout", 60*time.Second, "how long serving a request may take, from the end of its headers to the last byte of the answer")
-	fs.DurationVar(&o.timeouts.idle, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
-	fs.StringVar(&o.pprof, "pprof", "", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: berthd [flags]\n\nEvery flag can also be set by its environment variable, e.g. --data-dir by BERTH_DATA_DIR.\nBERTH_BOOTSTRAP_TOKEN sets the admin token created on first start.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+// berthd runs the command line args and returns the exit status: 0, 1 when
+// berthd failed, 2 for a command line it cannot run with. Every error is
+// printed once, on stderr.
+func berthd(args []string, sigs <-chan os.Signal, stdout, stderr io.Writer, getenv func(string) string) int {
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "BERTH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !given[f.Name] && err == nil {
-			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("invalid %s=%q: %w", env, v, e)
+	if len(args) > 0 && args[0] == "healthcheck" {
+		err = healthcheck(args[1:], stdout, getenv)
+	} else {
+		err = run(sigs, args, stdout, stderr, getenv)
+	}
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "berthd: %v\nRun 'berthd --help' for the flags.\n", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "berthd:", err)
+		return 1
+	}
+}
+
+// versionString is what --version prints.
+func versionString() string {
+	v, c, dirty := version, commit, ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version // go install ...@version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = "-dirty"
 			}
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	if o.pprof != "" {
-		if err := checkLoopback(o.pprof); err != nil {
-			return nil, fmt.Errorf("invalid --pprof: %w", err)
-		}
+	if len(c) > 12 {
+		c = c[:12]
 	}
-	for name, d := range map[string]time.Duration{"read-header-timeout": o.timeouts.readHeader, "read-timeout": o.timeouts.read, "write-timeout": o.timeouts.write, "idle-timeout": o.timeouts.idle} {
-		if d <= 0 {
-			return nil, fmt.Errorf("invalid --%s %s: must be positive (0 would mean no limit)", name, d)
-		}
+	if c != "" {
+		c = "commit " + c + dirty + ", "
 	}
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return nil, fmt.Errorf("invalid --log-format %q: must be text or json", o.logFormat)
-	}
-	return o, nil
+	return fmt.Sprintf("berthd %s (%s%s, %s/%s)", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func newLogger(o *options, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return nil, fmt.Errorf("invalid --log-level %q", o.logLevel)
+		return nil, usageErrorf("invalid --log-level %q: expected debug, info, warn or error", o.logLevel)
 	}
 	hopts := &slog.HandlerOptions{Level: level}
 	if o.logFormat == "json" {
@@ -133,9 +98,22 @@ func newLogger(o *options, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, hopts)), nil
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	o, err := parseFlags(args, stderr, getenv)
-	if err != nil {
+// errForcedStop is run's answer when a second signal cut the graceful
+// shutdown short.
+var errForcedStop = errors.New("stopped at once by a second signal: requests still in flight were cut off")
+
+// run serves until the first signal on sigs, then shuts down gracefully;
+// a second signal stops at once.
+func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	o, err := parseFlags(args, getenv)
+	switch {
+	case errors.Is(err, errHelp):
+		printUsage(stdout)
+		return nil
+	case errors.Is(err, errVersion):
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case err != nil:
 		return err
 	}
 	log, err := newLogger(o, stderr)
@@ -148,13 +126,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cfg.StackLeaseTTL = o.stackLeaseTTL
 	cfg.PromotionDeadline = o.promotionDeadline
 	cfg.BrokerTimeout = o.brokerTimeout
+
+	// The listener comes first: when the address is taken, berthd stops
+	// before it touches the data directory, so a first start that fails
+	// here creates no admin token nobody will see.
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("%w (is another berthd running? choose another address with --listen)", err)
+	}
+	defer ln.Close()
+
 	if !o.inMemory {
 		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 			return fmt.Errorf("create data dir: %w", err)
 		}
 	}
 	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
-	inst, err := controlplane.Open(ctx, controlplane.Config{
+	inst, err := controlplane.Open(context.Background(), controlplane.Config{
 		DataDir:        o.dataDir,
 		InMemory:       o.inMemory,
 		Core:           cfg,
@@ -165,18 +153,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return err
 	}
-	if inst.IssuedAdminToken != "" {
-		if err := announceAdminToken(o, inst.IssuedAdminToken, bootstrapToken != "", stdout); err != nil {
-			_ = inst.Close()
-			return err
-		}
-	}
-
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
+	if err := announceAdminToken(o, inst.IssuedAdminToken, bootstrapToken != "", stdout); err != nil {
 		_ = inst.Close()
 		return err
 	}
+
 	srv := &http.Server{
 		Handler:           inst.API,
 		ReadHeaderTimeout: o.timeouts.readHeader,
@@ -195,7 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		defer stopPprof()
 	}
-	log.Info("berthd listening", "addr", "http://"+ln.Addr().String(), "data_dir", dataDirLabel(o), "pid", os.Getpid())
+	log.Info("berthd listening", "addr", "http://"+listenAddr(o.listen, ln.Addr()), "data_dir", dataDirLabel(o), "version", version, "pid", os.Getpid())
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -203,35 +184,79 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case err := <-serveErr:
 		_ = inst.Close()
 		return err
-	case <-ctx.Done():
+	case sig := <-sigs:
+		log.Info("shutting down: finishing in-flight requests; signal again to stop at once", "signal", sig.String(), "timeout", o.shutdownTimeout)
 	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", o.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(sctx) }()
+	var stopErr error
+	select {
+	case err := <-shutdown:
+		if err != nil {
+			stopErr = fmt.Errorf("shutdown: requests still in flight after --shutdown-timeout %s were cut off: %w", shortDuration(o.shutdownTimeout), err)
+		}
+	case sig := <-sigs:
+		log.Warn("second signal: stopping at once", "signal", sig.String())
+		cancel()
+		stopErr = errForcedStop
+	}
+	if stopErr != nil {
+		// Whatever is still open (the grace ran out, or a second signal)
+		// is cut off before the store closes under it.
+		_ = srv.Close()
+	}
 	if err := inst.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	log.Info("stopped")
-	return shutdownErr
+	return stopErr
 }
 
-// announceAdminToken shows the admin token of a first start, once, and
-// keeps it in <data-dir>/admin-token readable by the owner only.
-func announceAdminToken(o *options, token string, fromEnv bool, stdout io.Writer) error {
-	where := ""
-	if !o.inMemory {
-		path := filepath.Join(o.dataDir, "admin-token")
-		if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+// listenAddr is the address berthd serves on as the operator wrote it,
+// with the port the system chose for port 0: --listen 0.0.0.0:8080 is
+// reported as 0.0.0.0:8080, not as the [::]:8080 Go's dual-stack listener
+// would show.
+func listenAddr(flagValue string, actual net.Addr) string {
+	host, _, err := net.SplitHostPort(flagValue)
+	_, port, err2 := net.SplitHostPort(actual.String())
+	if err != nil || err2 != nil {
+		return actual.String()
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+const adminTokenFile = "admin-token"
+
+// announceAdminToken says, on stdout, where the admin token is: on a first
+// start it shows the token made up for the admin and keeps it in
+// <data-dir>/admin-token, readable by the owner only; on every later start
+// it says where that file is.
+func announceAdminToken(o *options, issued string, fromEnv bool, stdout io.Writer) error {
+	path := filepath.Join(o.dataDir, adminTokenFile)
+	if issued != "" {
+		switch {
+		case fromEnv:
+			fmt.Fprintf(stdout, "berthd: first start: created the admin user admin@berth.local (team admin); its token is the value of BERTH_BOOTSTRAP_TOKEN\n")
+		case o.inMemory:
+			fmt.Fprintf(stdout, "berthd: first start: created the admin user admin@berth.local (team admin) with this token:\n\n    %s\n\nberthd: the admin token is kept nowhere else (--in-memory): copy it now, it goes when berthd stops\n", issued)
+		default:
+			fmt.Fprintf(stdout, "berthd: first start: created the admin user admin@berth.local (team admin) with this token:\n\n    %s\n\n", issued)
+		}
+		if o.inMemory {
+			return nil
+		}
+		if err := os.WriteFile(path, []byte(issued+"\n"), 0o600); err != nil {
 			return fmt.Errorf("write admin token: %w", err)
 		}
-		where = " (saved in " + path + ")"
-	}
-	if fromEnv {
-		fmt.Fprintf(stdout, "berthd: first start: admin user admin@berth.local created; its token is the value of BERTH_BOOTSTRAP_TOKEN%s\n", where)
+	} else if _, err := os.Stat(path); o.inMemory || errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	fmt.Fprintf(stdout, "berthd: first start: admin user admin@berth.local created\nberthd: admin token (shown once)%s:\n\n    %s\n\n", where, token)
+	fmt.Fprintf(stdout, "berthd: the admin token is kept in %s (readable by its owner only)\n", path)
 	return nil
 }
 
@@ -250,4 +275,55 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// healthcheck is the `berthd healthcheck` command, for a container's
+// HEALTHCHECK (an image without a shell or curl): it GETs /healthz of the
+// local berthd and succeeds on a 200.
+func healthcheck(args []string, stdout io.Writer, getenv func(string) string) error {
+	fs := newFlagSet("berthd healthcheck")
+	var url string
+	var timeout time.Duration
+	listen := getenv("BERTH_LISTEN")
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	fs.stringVar(&url, "url", "http://"+localAddr(listen)+"/healthz", "URL", "the URL to check (default: /healthz on the address of BERTH_LISTEN)")
+	fs.durationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, errHelp) {
+			fmt.Fprintln(stdout, "Usage: berthd healthcheck [--url URL] [--timeout DURATION]\n\nExits 0 when URL (default: /healthz on the address of BERTH_LISTEN) answers 200, else 1.")
+			return nil
+		}
+		return &usageError{msg: flagError(err)}
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	c := &http.Client{Timeout: timeout}
+	resp, err := c.Get(url)
+	if err != nil {
+		return fmt.Errorf("unhealthy: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("unhealthy: GET %s answered %s", url, resp.Status)
+	}
+	fmt.Fprintf(stdout, "healthy: GET %s answered %s\n", url, resp.Status)
+	return nil
+}
+
+// localAddr is where a process on the same machine reaches a berthd that
+// listens on addr: an address that means every interface is reached on
+// the loopback one.
+func localAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -13,7 +13,7 @@ import (
 
 func TestServerTimeoutFlags(t *testing.T) {
 	noenv := func(string) string { return "" }
-	o, err := parseFlags(nil, io.Discard, noenv)
+	o, err := parseFlags(nil, noenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func TestServerTimeoutFlags(t *testing.T) {
 		t.Fatalf("default timeouts %+v, want %+v", o.timeouts, want)
 	}
 	for _, flag := range []string{"--read-header-timeout", "--read-timeout", "--write-timeout", "--idle-timeout"} {
-		if _, err := parseFlags([]string{flag, "0"}, io.Discard, noenv); err == nil {
+		if _, err := parseFlags([]string{flag, "0"}, noenv); err == nil {
 			t.Errorf("%s 0 (no limit) accepted", flag)
 		}
 	}

@@ -780,7 +780,8 @@ func TestLainProcs(t *testing.T) {
 	lainErrorMsg(t, srv.Req(t, "DELETE", procURL, ana.Token, nil).Expect(t, 400))
 	lainErrorMsg(t, srv.Req(t, "PATCH", procURL, ana.Token, map[string]any{"num_instances": 1}).Expect(t, 400))
 	srv.Req(t, "DELETE", "/api/v1/apps/hello/procs/nosuch/", ana.Token, nil).Expect(t, 404)
-	if a := getApp(t, srv, ana.Token, "hello"); len(a.Procs[1].Pods) != 1 || a.Procs[1].Pods[0].Name != "hello/0" {
+	// The worker's unit keeps its name: another proc stopping renames nothing.
+	if a := getApp(t, srv, ana.Token, "hello"); len(a.Procs[1].Pods) != 1 || a.Procs[1].Pods[0].Name != "hello/2" {
 		t.Fatalf("units after undeploying web: %+v", a.Procs)
 	}
 
@@ -963,4 +964,48 @@ func TestDeletedUserLeavesNoMaintainerRole(t *testing.T) {
 	// ana's team has another member, but ana is hello's only owner now.
 	srv.Req(t, "PUT", "/teams/devs/cy@example.com", ana.Token, nil).Expect(t, http.StatusOK)
 	srv.Req(t, "DELETE", "/users", ana.Token, nil).Expect(t, http.StatusConflict)
+}
+
+// A unit's name belongs to its proc: when web scales, the worker's unit
+// keeps its name (it used to be renumbered, hello/3 becoming hello/4), in
+// lain's pods and in tsuru's units alike.
+func TestLainUnitNamesStayWhenAnotherProcScales(t *testing.T) {
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
+	register(t, srv, ana.Token, map[string]any{"appname": "hello", "meta": map[string]any{"procs": []map[string]any{
+		{"name": "web", "num_instances": 3}, {"name": "worker", "num_instances": 1},
+	}}})
+	deploy(t, srv, ana.Token, "hello")
+	pods := func() (web, worker []string) {
+		t.Helper()
+		a := getApp(t, srv, ana.Token, "hello")
+		for _, p := range a.Procs {
+			for _, pod := range p.Pods {
+				if p.ProcName == "web" {
+					web = append(web, pod.Name)
+				} else {
+					worker = append(worker, pod.Name)
+				}
+			}
+		}
+		return web, worker
+	}
+	if web, worker := pods(); strings.Join(web, " ") != "hello/0 hello/1 hello/2" || strings.Join(worker, " ") != "hello/3" {
+		t.Fatalf("deployed: web %v, worker %v", web, worker)
+	}
+	srv.Req(t, "PATCH", "/api/v1/apps/hello/procs/web/", ana.Token, map[string]any{"num_instances": 4}).Expect(t, 202)
+	if web, worker := pods(); strings.Join(web, " ") != "hello/0 hello/1 hello/2 hello/4" || strings.Join(worker, " ") != "hello/3" {
+		t.Fatalf("web scaled to 4: web %v, worker %v", web, worker)
+	}
+	srv.Req(t, "PATCH", "/api/v1/apps/hello/procs/web/", ana.Token, map[string]any{"num_instances": 1}).Expect(t, 202)
+	if web, worker := pods(); strings.Join(web, " ") != "hello/0" || strings.Join(worker, " ") != "hello/3" {
+		t.Fatalf("web scaled to 1: web %v, worker %v", web, worker)
+	}
+	var app struct {
+		Units []struct{ Name string }
+	}
+	srv.Req(t, "GET", "/apps/hello", ana.Token, nil).Expect(t, 200).JSON(t, &app)
+	if len(app.Units) != 2 || app.Units[0].Name != "hello/0" || app.Units[1].Name != "hello/3" {
+		t.Fatalf("tsuru units: %+v", app.Units)
+	}
 }

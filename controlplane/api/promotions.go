@@ -1,7 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -77,7 +80,9 @@ type promotionRequest struct {
 	Source   struct {
 		App struct {
 			ID      string `json:"id"`
-			Release *idRef `json:"release"`
+			Release *struct {
+				ID releaseID `json:"id"`
+			} `json:"release"`
 		} `json:"app"`
 	} `json:"source"`
 	Targets []struct {
@@ -85,6 +90,40 @@ type promotionRequest struct {
 	} `json:"targets"`
 	Safe bool `json:"safe"`
 }
+
+// releaseID is a release named in a body: its UUID, or its version as a
+// string or a JSON number, since answers show "version": 1.
+type releaseID string
+
+func (id *releaseID) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = releaseID(s)
+		return nil
+	}
+	if v, err := strconv.ParseUint(string(b), 10, 63); err == nil {
+		*id = releaseID(strconv.FormatUint(v, 10))
+		return nil
+	}
+	got := "number " + string(b)
+	switch b[0] {
+	case 't', 'f':
+		got = "bool"
+	case '{':
+		got = "object"
+	case '[':
+		got = "array"
+	}
+	return &json.UnmarshalTypeError{Value: got, Type: reflect.TypeFor[releaseID]()}
+}
+
+func (*releaseID) expectedJSON() string { return "a release id (a string) or version (an integer)" }
 
 func (s *Server) createPromotion(w http.ResponseWriter, r *http.Request) error {
 	var req promotionRequest
@@ -96,7 +135,7 @@ func (s *Server) createPromotion(w http.ResponseWriter, r *http.Request) error {
 	}
 	n := core.NewPromotion{Pipeline: req.Pipeline.ID, Source: req.Source.App.ID, Safe: req.Safe}
 	if req.Source.App.Release != nil {
-		n.SourceRelease = req.Source.App.Release.ID
+		n.SourceRelease = string(req.Source.App.Release.ID)
 	}
 	for _, t := range req.Targets {
 		if t.App.ID == "" {

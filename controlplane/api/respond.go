@@ -1,12 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"reflect"
+	"strings"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
@@ -124,15 +128,19 @@ func writeText(w http.ResponseWriter, status int, text string) {
 // decodeJSON reads the request body into v. A missing body, malformed JSON,
 // trailing garbage and a body over the size limit are the client's errors.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		return bodyError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return jsonBodyError(body, err)
 	}
 	if dec.More() {
 		return domain.Invalid("invalid JSON body: unexpected data after the JSON value")
 	}
 	if _, err := dec.Token(); err != nil && !errors.Is(err, io.EOF) {
-		return bodyError(err)
+		return jsonBodyError(body, err)
 	}
 	return nil
 }
@@ -162,28 +170,149 @@ func bodyError(err error) error {
 		// The server's read timeout ran out (a client sending slowly).
 		return errBodyTimeout
 	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		if typeErr.Field != "" {
-			return domain.Invalid("invalid JSON body: field %q must be a %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return domain.Invalid("invalid JSON body: expected a JSON %s, got %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
-	}
 	return domain.Invalid("invalid JSON body: %v", err)
 }
 
+// jsonBodyError is bodyError for an error decoding body, the whole body:
+// a value of the wrong type is reported with the path of its field, e.g.
+// `field "meta.procs[0].cpu" must be an integer, not a string`.
+func jsonBodyError(body []byte, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		return bodyError(err)
+	}
+	want := expectedJSON(typeErr.Type)
+	got := typeErr.Value
+	if n, ok := strings.CutPrefix(got, "number "); ok {
+		got = n // a number out of range or with a fraction: show it
+	} else {
+		got = withArticle(jsonKind(got))
+	}
+	path, ok := jsonPathAt(body, typeErr.Offset)
+	if !ok {
+		path = typeErr.Field // the struct fields only, no index nor map key
+	}
+	if path == "" {
+		return domain.Invalid("invalid JSON body: the body must be %s, not %s", want, got)
+	}
+	return domain.Invalid("invalid JSON body: field %q must be %s, not %s", path, want, got)
+}
+
+// jsonExpecter is a type that accepts more than one JSON kind and says so
+// in a type error (a release id or version, say).
+type jsonExpecter interface{ expectedJSON() string }
+
+// expectedJSON says what a Go type accepts, for a person: "a string", "an
+// integer", "an object".
+func expectedJSON(t reflect.Type) string {
+	if t == nil {
+		return "something else"
+	}
+	if e, ok := reflect.New(t).Interface().(jsonExpecter); ok {
+		return e.expectedJSON()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Pointer:
+		return expectedJSON(t.Elem())
+	}
+	return withArticle(jsonKind(t.Kind().String()))
+}
+
+// jsonKind names a Go kind, or a decoder's description of a value, as
+// JSON does.
 func jsonKind(goKind string) string {
 	switch goKind {
-	case "struct", "map":
+	case "struct", "map", "object":
 		return "object"
 	case "slice", "array":
 		return "array"
-	case "int", "int64", "int32", "uint", "uint64", "float64":
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "number":
 		return "number"
 	case "bool":
 		return "boolean"
 	}
 	return goKind
+}
+
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// jsonPathAt finds, in body, the value a type error at offset is about and
+// answers its path: `N`, `meta.procs[0].cpu`, `[2].name`, "" for the whole
+// body. The decoder reports the offset just past a literal, or just past
+// the opening bracket of an object or array: where the first token of the
+// value ends.
+func jsonPathAt(body []byte, offset int64) (string, bool) {
+	type frame struct {
+		object bool
+		key    string
+		index  int
+		// wantKey: the next token of this object is a key.
+		wantKey bool
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			} else {
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		return b.String()
+	}
+	// valueDone moves the innermost container past a finished value.
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := &stack[len(stack)-1]; top.object {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		if isKey {
+			top := &stack[len(stack)-1]
+			top.key, top.wantKey = tok.(string), false
+			continue
+		}
+		if dec.InputOffset() == offset {
+			return path(), true
+		}
+		if dec.InputOffset() > offset {
+			return "", false
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, frame{object: d == '{', wantKey: d == '{'})
+			continue
+		}
+		valueDone()
+	}
 }
 
 // readBody reads a non-JSON body (YAML, text) under the size limit.

@@ -213,7 +213,7 @@ func (s *Server) setEnv(w http.ResponseWriter, r *http.Request) error {
 	case body[0] == '[':
 		var items []setEnvItem
 		if err := json.Unmarshal(body, &items); err != nil {
-			return bodyError(err)
+			return jsonBodyError(body, err)
 		}
 		for _, it := range items {
 			vars = append(vars, domain.EnvVar{Name: it.Name, Value: it.Value, Public: it.Public == nil || *it.Public})
@@ -221,7 +221,7 @@ func (s *Server) setEnv(w http.ResponseWriter, r *http.Request) error {
 	case body[0] == '{':
 		var m map[string]string
 		if err := json.Unmarshal(body, &m); err != nil {
-			return bodyError(err)
+			return jsonBodyError(body, err)
 		}
 		for name, value := range m {
 			vars = append(vars, domain.EnvVar{Name: name, Value: value, Public: true})

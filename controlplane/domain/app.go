@@ -3,6 +3,8 @@ package domain
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -114,32 +116,59 @@ type Unit struct {
 }
 
 // SyncUnits derives the units from the procs: one unit per instance,
-// numbered across procs in proc order. A unit that already existed keeps
-// its state and address; a new one starts in state "started".
+// named app/N. A unit keeps its name, state and address for as long as its
+// proc runs it, whatever the other procs do: scaling a proc up gives its
+// new units the lowest numbers no unit has, scaling it down removes its
+// highest-numbered units, and the units of other procs are left alone.
+// New units start in state "started". Units are listed by number.
 func (a *App) SyncUnits() {
-	old := make(map[string]Unit, len(a.Units))
+	byProc := map[string][]Unit{}
 	for _, u := range a.Units {
-		old[u.Proc+"\x00"+u.Name] = u
+		byProc[u.Proc] = append(byProc[u.Proc], u)
 	}
 	var units []Unit
+	taken := map[int]bool{}
+	missing := map[string]int{}
 	for _, p := range a.Procs {
-		for i := 0; i < p.NumInstances; i++ {
-			name := fmt.Sprintf("%s/%d", a.Name, len(units))
-			u, ok := old[p.Name+"\x00"+name]
-			if !ok {
-				u = Unit{Name: name, Proc: p.Name, State: UnitStarted, IP: unitIP(a.IP, len(units))}
+		have := byProc[p.Name]
+		slices.SortFunc(have, func(x, y Unit) int { return unitNumber(x.Name) - unitNumber(y.Name) })
+		if len(have) > p.NumInstances {
+			have = have[:p.NumInstances]
+		}
+		for _, u := range have {
+			taken[unitNumber(u.Name)] = true
+		}
+		units = append(units, have...)
+		missing[p.Name] = p.NumInstances - len(have)
+	}
+	next := 0
+	for _, p := range a.Procs {
+		for ; missing[p.Name] > 0; missing[p.Name]-- {
+			for taken[next] {
+				next++
 			}
-			units = append(units, u)
+			taken[next] = true
+			units = append(units, Unit{Name: fmt.Sprintf("%s/%d", a.Name, next), Proc: p.Name, State: UnitStarted, IP: unitIP(a.IP, next)})
 		}
 	}
+	slices.SortFunc(units, func(x, y Unit) int { return unitNumber(x.Name) - unitNumber(y.Name) })
 	a.Units = units
+}
+
+// unitNumber is N in a unit's name app/N.
+func unitNumber(name string) int {
+	n, err := strconv.Atoi(name[strings.LastIndexByte(name, '/')+1:])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // RefreshUnitIPs derives every unit's address again from the app's, after
 // the app's address changed (a swap).
 func (a *App) RefreshUnitIPs() {
 	for i := range a.Units {
-		a.Units[i].IP = unitIP(a.IP, i)
+		a.Units[i].IP = unitIP(a.IP, unitNumber(a.Units[i].Name))
 	}
 }
 

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,7 +66,56 @@ func TestSyncUnitsKeepsStates(t *testing.T) {
 	a.Units[1].State = UnitError
 	a.Procs[0].NumInstances = 3
 	a.SyncUnits()
-	if len(a.Units) != 4 || a.Units[1].State != UnitError || a.Units[2].Proc != "web" || a.Units[3].Proc != "worker" {
+	if len(a.Units) != 4 || a.Units[1].State != UnitError || a.Units[2].Proc != "worker" || a.Units[3].Proc != "web" {
 		t.Fatalf("units after scale: %+v", a.Units)
+	}
+}
+
+// unitNames lists an app's units as "proc:name".
+func unitNames(a *App) []string {
+	var out []string
+	for _, u := range a.Units {
+		out = append(out, u.Proc+":"+u.Name+"@"+u.IP)
+	}
+	return out
+}
+
+// A unit's name (and address) does not change because another proc scaled
+// or stopped: lain's worker hello/3 stays hello/3 when web grows.
+func TestUnitNamesAreStablePerProc(t *testing.T) {
+	a := &App{Name: "hello", IP: "10.0.0.1", Procs: []Proc{{Name: "web", NumInstances: 3}, {Name: "worker", NumInstances: 1}}}
+	a.SyncUnits()
+	want := []string{"web:hello/0@10.0.0.1#0", "web:hello/1@10.0.0.1#1", "web:hello/2@10.0.0.1#2", "worker:hello/3@10.0.0.1#3"}
+	if got := unitNames(a); !slices.Equal(got, want) {
+		t.Fatalf("units: %v, want %v", got, want)
+	}
+	steps := []struct {
+		change func()
+		want   []string
+	}{
+		// web grows: its new unit takes the lowest free number; the worker
+		// keeps hello/3.
+		{func() { a.Procs[0].NumInstances = 4 }, []string{"web:hello/0@10.0.0.1#0", "web:hello/1@10.0.0.1#1", "web:hello/2@10.0.0.1#2", "worker:hello/3@10.0.0.1#3", "web:hello/4@10.0.0.1#4"}},
+		// web shrinks: its highest-numbered units go.
+		{func() { a.Procs[0].NumInstances = 2 }, []string{"web:hello/0@10.0.0.1#0", "web:hello/1@10.0.0.1#1", "worker:hello/3@10.0.0.1#3"}},
+		// the worker grows into the numbers web left.
+		{func() { a.Procs[1].NumInstances = 3 }, []string{"web:hello/0@10.0.0.1#0", "web:hello/1@10.0.0.1#1", "worker:hello/2@10.0.0.1#2", "worker:hello/3@10.0.0.1#3", "worker:hello/4@10.0.0.1#4"}},
+		// web stops: the worker's units keep their names.
+		{func() { a.Procs = a.Procs[1:] }, []string{"worker:hello/2@10.0.0.1#2", "worker:hello/3@10.0.0.1#3", "worker:hello/4@10.0.0.1#4"}},
+		// web starts again in the free numbers.
+		{func() { a.Procs = append(a.Procs, Proc{Name: "web", NumInstances: 3}) }, []string{"web:hello/0@10.0.0.1#0", "web:hello/1@10.0.0.1#1", "worker:hello/2@10.0.0.1#2", "worker:hello/3@10.0.0.1#3", "worker:hello/4@10.0.0.1#4", "web:hello/5@10.0.0.1#5"}},
+	}
+	for i, s := range steps {
+		s.change()
+		a.SyncUnits()
+		if got := unitNames(a); !slices.Equal(got, s.want) {
+			t.Fatalf("step %d: units %v, want %v", i, got, s.want)
+		}
+	}
+	// A new address (a swap) keeps each unit's number in its address.
+	a.IP = "10.0.0.9"
+	a.RefreshUnitIPs()
+	if a.Units[2].Name != "hello/2" || a.Units[2].IP != "10.0.0.9#2" {
+		t.Fatalf("after a new address: %v", unitNames(a))
 	}
 }

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"testing"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
@@ -12,7 +11,6 @@ import (
 // app out of its pipeline and forgets its status contexts, in the deleting
 // transaction. (Over the wire once the app-deleting routes exist.)
 func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
-	ctx := context.Background()
 	st := memStore(t)
 	s, err := New(ctx, st.Persist(), Config{BcryptCost: 4})
 	if err != nil {

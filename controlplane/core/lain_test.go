@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -15,7 +14,6 @@ import (
 // DELETE /apps/{app}); lain's hook must take the app's resource instances
 // along and keep a resource that still has instances.
 func TestDeletingAppsWithResourceInstances(t *testing.T) {
-	ctx := context.Background()
 	st := memStore(t)
 	s, err := New(ctx, st.Persist(), Config{BcryptCost: bcrypt.MinCost})
 	if err != nil {

@@ -69,6 +69,11 @@ type Workload struct {
 	Port int
 	// Instances is how many units should run.
 	Instances int
+	// Indexes, when set, are the indexes of those units (len(Indexes) ==
+	// Instances): berth numbers an app's units across its procs and keeps
+	// a unit's number while it runs, so a proc's indexes need not start at
+	// 0. When empty, the indexes are 0 to Instances-1.
+	Indexes []int
 	// CPU is the proc's cpu allowance in cores; Memory its limit in bytes.
 	CPU    int
 	Memory int64
@@ -138,6 +143,18 @@ type UnitSpec struct {
 // id, keeps the names of two installations apart.
 func UnitName(w Workload, index int, revision string) string {
 	return fmt.Sprintf("berth-%s-%s-%d-%s", w.App, w.Proc, index, revision[:8])
+}
+
+// UnitIndexes are the indexes of w's units, in order.
+func (w Workload) UnitIndexes() []int {
+	if len(w.Indexes) > 0 {
+		return slices.Sorted(slices.Values(w.Indexes))
+	}
+	out := make([]int, w.Instances)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // Spec is the UnitSpec of unit index of w.

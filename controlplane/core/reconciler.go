@@ -397,7 +397,7 @@ func (r *Reconciler) workloads(t target) ([]runtime.Workload, error) {
 			AppID: a.ID, App: a.Name, Team: a.TeamOwner, Proc: p.Name,
 			Command: p.Command, Port: p.ListenPort(), CPU: p.CPU, Memory: mem,
 			Instances: len(indexes), Indexes: indexes,
-			Env:       append(slices.Clone(env), runtime.EnvVar{Name: "PORT", Value: strconv.Itoa(p.ListenPort())}),
+			Env: append(slices.Clone(env), runtime.EnvVar{Name: "PORT", Value: strconv.Itoa(p.ListenPort())}),
 		}
 		if !a.RestartedAt.IsZero() {
 			w.Restart = a.RestartedAt.UnixNano()

@@ -262,12 +262,12 @@ type Release struct {
 	Config        map[string]EnvVar `json:"config,omitempty"`
 	ConfigVersion int               `json:"config_version"`
 	// PromotionID is set on a release made by a pipeline promotion.
-	PromotionID    string `json:"promotion_id,omitempty"`
-	Rollout        string `json:"rollout,omitempty"`
-	RolloutMessage string `json:"rollout_message,omitempty"`
-	Statuses    []ReleaseStatus `json:"statuses,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	PromotionID    string          `json:"promotion_id,omitempty"`
+	Rollout        string          `json:"rollout,omitempty"`
+	RolloutMessage string          `json:"rollout_message,omitempty"`
+	Statuses       []ReleaseStatus `json:"statuses,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
 // Release status states (Akkeris).

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 )
 
@@ -28,6 +29,8 @@ type options struct {
 	promotionDeadline time.Duration
 	brokerTimeout     time.Duration
 	pprof             string
+	runtime           string
+	imageRegistry     string
 	timeouts          serverTimeouts
 }
 
@@ -179,6 +182,8 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.durationVar(&o.timeouts.read, "read-timeout", 60*time.Second, "how long a client may take to send a whole request, body included")
 	fs.durationVar(&o.timeouts.write, "write-timeout", 60*time.Second, "how long serving a request may take, from the end of its headers to the last byte of the answer")
 	fs.durationVar(&o.timeouts.idle, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.stringVar(&o.runtime, "runtime", "auto", "RUNTIME", "what runs apps: docker (the Docker Engine of DOCKER_HOST), none (units are records only), or auto: docker when an engine answers, else none")
+	fs.stringVar(&o.imageRegistry, "image-registry", def.ImageRegistry, "HOST", "registry of lain images: a release at meta_version V of app A runs HOST/A:release-V")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	version = fs.Bool("version", false, "print the version and exit")
 	return fs, version
@@ -228,6 +233,11 @@ func parseFlags(args []string, getenv func(string) string) (*options, error) {
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return nil, usageErrorf("invalid --log-format %q: expected text or json", o.logFormat)
+	}
+	switch o.runtime {
+	case "auto", controlplane.RuntimeDocker, controlplane.RuntimeNone:
+	default:
+		return nil, usageErrorf("invalid --runtime %q: expected docker, none or auto", o.runtime)
 	}
 	return o, nil
 }

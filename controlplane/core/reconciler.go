@@ -254,7 +254,7 @@ type target struct {
 // reconcile makes the runtime agree with one app, then records what runs.
 func (r *Reconciler) reconcile(ctx context.Context, f fence, c persist.AppChange) error {
 	if r.rt.Driver == nil {
-		return r.clear(ctx, f, c)
+		return r.recordOnly(ctx, f, c)
 	}
 	for attempt := 0; ; attempt++ {
 		t, err := r.target(ctx, c.AppID)
@@ -291,6 +291,43 @@ func (r *Reconciler) reconcile(ctx context.Context, f fence, c persist.AppChange
 		}
 		return r.clear(ctx, f, c)
 	}
+}
+
+// recordOnly is the none runtime's pass: nothing runs, so what is described
+// is in effect at once: the app's queued releases succeed.
+func (r *Reconciler) recordOnly(ctx context.Context, f fence, c persist.AppChange) error {
+	return r.store.Update(ctx, func(tx persist.Tx) error {
+		if err := f.check(tx); err != nil {
+			return err
+		}
+		a, err := tx.AppByID(c.AppID)
+		switch {
+		case isNotFound(err):
+		case err != nil:
+			return err
+		default:
+			for v := a.LastRelease; v >= 1 && v > a.LastRelease-maxReleaseLookback; v-- {
+				rel, err := tx.ReleaseByVersion(a.ID, v)
+				if isNotFound(err) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if rel.Rollout != domain.RolloutQueued {
+					break
+				}
+				rel.Rollout = domain.RolloutSucceeded
+				if err := tx.PutRelease(rel); err != nil {
+					return err
+				}
+			}
+		}
+		if c.Changes < 0 {
+			return nil
+		}
+		return tx.Reconciled(c)
+	})
 }
 
 func (r *Reconciler) clear(ctx context.Context, f fence, c persist.AppChange) error {

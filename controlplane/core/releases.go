@@ -42,6 +42,7 @@ func createReleaseTx(tx persist.Tx, a *domain.App, now time.Time, n NewRelease) 
 		Config:        maps.Clone(a.Env),
 		ConfigVersion: a.ConfigVersion,
 		PromotionID:   n.PromotionID,
+		Rollout:       domain.RolloutQueued,
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}

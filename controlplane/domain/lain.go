@@ -36,6 +36,9 @@ const (
 	DefaultProcCPU       = 1
 	DefaultProcMemory    = "32M"
 	DefaultProcPort      = 8080
+
+	maxCommandArgs = 64
+	maxCommandArg  = 4096
 )
 
 // ParseMemory reads a human memory size such as 64M or 1G. Units are powers
@@ -99,6 +102,17 @@ func ValidateProcSpec(p ProcSpec) error {
 	}
 	if err := ValidateMemory(p.Memory); err != nil {
 		return Invalid("proc %q: %v", p.Name, err)
+	}
+	if p.Port < 0 || p.Port > 65535 {
+		return Invalid("proc %q: invalid port %d: must be from 1 to 65535 (0: %d)", p.Name, p.Port, DefaultProcPort)
+	}
+	if len(p.Command) > maxCommandArgs {
+		return Invalid("proc %q: a command has at most %d arguments", p.Name, maxCommandArgs)
+	}
+	for _, arg := range p.Command {
+		if len(arg) > maxCommandArg {
+			return Invalid("proc %q: a command argument has at most %d bytes", p.Name, maxCommandArg)
+		}
 	}
 	return nil
 }

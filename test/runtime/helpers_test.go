@@ -159,4 +159,3 @@ func waitContainers(t *testing.T, app string, n int) {
 	}
 	t.Fatalf("app %s has containers %v, want %d", app, got, n)
 }
-

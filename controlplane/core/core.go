@@ -179,6 +179,10 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 	if err != nil {
 		return nil, err
 	}
+	unitKey, err := hkdf.Key(sha256.New, signingKey, nil, "berth unit config digest v1", sha256.Size)
+	if err != nil {
+		return nil, err
+	}
 	busy := &busyMarks{deps: d}
 	c := &Core{deps: d}
 	c.Identity = &Identity{deps: d, signingKey: signingKey}
@@ -187,7 +191,7 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 	c.Lain = &Lain{deps: d, apps: c.Apps}
 	c.Pipelines = &Pipelines{deps: d, afterTarget: o.promotionHook}
 	c.Stacks = &Stacks{deps: d}
-	c.reconciler = newReconciler(d, o.runtime)
+	c.reconciler = newReconciler(d, o.runtime, unitKey)
 	c.healers = []Healer{
 		{Name: "promotions", Description: "Fails pipeline promotions still pending after the promotion deadline.", Run: func(ctx context.Context) (HealerReport, error) {
 			return c.Pipelines.healPromotions(ctx, fence{})

@@ -2,6 +2,9 @@ package core
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -61,6 +64,8 @@ const (
 type Reconciler struct {
 	deps
 	rt RuntimeConfig
+	// envKey keys the digests of units' environments.
+	envKey []byte
 
 	mu sync.Mutex
 	// queue of app ids to reconcile now (from events and back-off
@@ -69,14 +74,14 @@ type Reconciler struct {
 	kick  chan struct{}
 }
 
-func newReconciler(d deps, rt RuntimeConfig) *Reconciler {
+func newReconciler(d deps, rt RuntimeConfig, envKey []byte) *Reconciler {
 	if rt.Name == "" {
 		rt.Name = "none"
 		if rt.Driver != nil {
 			rt.Name = "custom"
 		}
 	}
-	return &Reconciler{deps: d, rt: rt, queue: map[string]bool{}, kick: make(chan struct{}, 1)}
+	return &Reconciler{deps: d, rt: rt, envKey: envKey, queue: map[string]bool{}, kick: make(chan struct{}, 1)}
 }
 
 // RuntimeName is the name of the runtime apps run on.
@@ -439,6 +444,7 @@ func (r *Reconciler) workloads(t target) ([]runtime.Workload, error) {
 		if !a.RestartedAt.IsZero() {
 			w.Restart = a.RestartedAt.UnixNano()
 		}
+		w.ConfigDigest = configDigest(r.envKey, w.Env)
 		if t.release != nil {
 			w.Release, w.Image = t.release.Version, r.imageOf(a, t.release)
 		} else {
@@ -447,6 +453,17 @@ func (r *Reconciler) workloads(t target) ([]runtime.Workload, error) {
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// configDigest is a keyed digest of a unit's environment: it moves when
+// any name or value does, and reveals nothing about the values.
+func configDigest(key []byte, env []runtime.EnvVar) string {
+	mac := hmac.New(sha256.New, key)
+	for _, e := range env {
+		// Names cannot contain NUL; values are length-prefixed.
+		fmt.Fprintf(mac, "%s\x00%d:%s\x00", e.Name, len(e.Value), e.Value)
+	}
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // apply runs the desired workloads and removes the procs that should not

@@ -65,6 +65,12 @@ type Workload struct {
 	Command []string
 	// Env is the unit's environment, sorted by name; it includes PORT.
 	Env []EnvVar
+	// ConfigDigest, when set, stands for Env in Revision: a keyed digest
+	// of the environment (berth's, made with a key only the server holds),
+	// so that revisions, which runtimes show in labels and annotations,
+	// cannot be checked against guessed secret values. Without it, the
+	// revision hashes the values themselves.
+	ConfigDigest string
 	// Port is the port the unit listens on inside its container.
 	Port int
 	// Instances is how many units should run.
@@ -95,11 +101,15 @@ func (w Workload) Revision() string {
 	for _, c := range w.Command {
 		field(c)
 	}
-	env := slices.Clone(w.Env)
-	slices.SortFunc(env, func(a, b EnvVar) int { return compareStrings(a.Name, b.Name) })
-	for _, e := range env {
-		field(e.Name)
-		field(e.Value)
+	if w.ConfigDigest != "" {
+		field(w.ConfigDigest)
+	} else {
+		env := slices.Clone(w.Env)
+		slices.SortFunc(env, func(a, b EnvVar) int { return compareStrings(a.Name, b.Name) })
+		for _, e := range env {
+			field(e.Name)
+			field(e.Value)
+		}
 	}
 	field(strconv.Itoa(w.Port))
 	field(strconv.Itoa(w.CPU))

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package kubetest
+
+func lockFile(string) (func(), error) { return nil, errNoLock }

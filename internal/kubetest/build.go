@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -34,6 +33,9 @@ type Binaries struct {
 
 // programs are the main packages of the tools module, by binary name.
 var programs = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
+
+// completeMarker is the file a finished build leaves beside the binaries.
+const completeMarker = "complete"
 
 // ToolsDir finds test/kube/tools: $BERTH_KUBE_TOOLS, or the nearest
 // test/kube/tools/go.mod above the working directory (go test runs in the
@@ -127,6 +129,7 @@ func Build() (Binaries, error) {
 		ControllerManager: filepath.Join(dir, "kube-controller-manager"),
 	}
 	if complete(dir) {
+		fmt.Fprintf(os.Stderr, "kubetest: control-plane binaries from the cache %s\n", dir)
 		return bins, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -150,7 +153,7 @@ func Build() (Binaries, error) {
 	if err := goBuild(tools, tmp); err != nil {
 		return Binaries{}, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "complete"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return Binaries{}, fmt.Errorf("kubetest: %w", err)
 	}
 	os.RemoveAll(dir) // an incomplete leftover; complete ones returned above
@@ -164,7 +167,7 @@ func Build() (Binaries, error) {
 
 // complete reports whether dir holds a finished build.
 func complete(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, "complete")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, completeMarker)); err != nil {
 		return false
 	}
 	for _, p := range programs {
@@ -212,5 +215,3 @@ func tail(s string, n int) string {
 	}
 	return s
 }
-
-var errNoLock = errors.New("file locks are not supported on this platform")

@@ -359,11 +359,11 @@ func (p *process) stop() {
 	if p.exited() {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	signalGroup(p.cmd.Process, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
+		signalGroup(p.cmd.Process, syscall.SIGKILL)
 		<-p.done
 	}
 }

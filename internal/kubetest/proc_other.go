@@ -2,6 +2,11 @@
 
 package kubetest
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func signalGroup(p *os.Process, sig syscall.Signal) error { return p.Signal(sig) }

@@ -30,8 +30,8 @@ var applyOptions = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 //
 // Objects are found by labels, not remembered: copies of the proc left
 // elsewhere (another namespace after a team change, another name after a
-// rename, a duplicate from a crash) are removed, so one Deployment and one
-// Secret run a proc.
+// rename) are removed once the new ones are applied, so one Deployment and
+// one Secret run a proc.
 func (d *Driver) Apply(ctx context.Context, w runtime.Workload) error {
 	if w.AppID == "" || w.Proc == "" || w.App == "" {
 		return errors.New("kubernetes: a workload needs an app id, an app name and a proc")
@@ -48,19 +48,21 @@ func (d *Driver) Apply(ctx context.Context, w runtime.Workload) error {
 		return err
 	}
 	var dep *appsv1.Deployment
+	var staleDeps []*appsv1.Deployment
 	for i := range deps {
 		if deps[i].Namespace == ns && deps[i].Name == name {
 			dep = &deps[i]
-		} else if err := d.deleteDeployment(ctx, &deps[i], "a stale copy of "+w.App+"/"+w.Proc); err != nil {
-			return err
+		} else {
+			staleDeps = append(staleDeps, &deps[i])
 		}
 	}
 	var secretExists bool
+	var staleSecrets []*metav1.PartialObjectMetadata
 	for i := range secrets {
 		if secrets[i].Namespace == ns && secrets[i].Name == name {
 			secretExists = true
-		} else if err := d.deleteSecret(ctx, &secrets[i], "a stale copy of "+w.App+"/"+w.Proc); err != nil {
-			return err
+		} else {
+			staleSecrets = append(staleSecrets, &secrets[i])
 		}
 	}
 	// Never take over what is not ours: an object of that name that the
@@ -102,6 +104,18 @@ func (d *Driver) Apply(ctx context.Context, w runtime.Workload) error {
 		// A new Deployment: its Secret gets the owner reference now, so
 		// that deleting the Deployment deletes the Secret too.
 		if _, err := d.applySecret(ctx, d.secretApply(w, ns, name, applied.UID)); err != nil {
+			return err
+		}
+	}
+	// Copies elsewhere go once the one that replaces them is in place (a
+	// team change moves the proc without a gap).
+	for _, stale := range staleDeps {
+		if err := d.deleteDeployment(ctx, stale, "a stale copy of "+w.App+"/"+w.Proc); err != nil {
+			return err
+		}
+	}
+	for _, stale := range staleSecrets {
+		if err := d.deleteSecret(ctx, stale, "a stale copy of "+w.App+"/"+w.Proc); err != nil {
 			return err
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	k8s "k8s.io/client-go/kubernetes"
@@ -223,5 +222,3 @@ func noSecretIn(t testing.TB, ctx context.Context, ns, secret string) {
 		}
 	}
 }
-
-func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -1,11 +1,13 @@
 package kubernetes_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -74,6 +76,23 @@ func admin(t testing.TB) k8s.Interface {
 
 var installations atomic.Int32
 
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // newDriver is a driver of an installation of its own, in a namespace of
 // its own, authenticated as the berth user.
 func newDriver(t testing.TB, mut func(*kubernetes.Options)) (*kubernetes.Driver, kubernetes.Options) {
@@ -88,6 +107,15 @@ func newDriver(t testing.TB, mut func(*kubernetes.Options)) (*kubernetes.Driver,
 	if mut != nil {
 		mut(&opts)
 	}
+	// No log line may hold a private value (every test value starts with
+	// s3cr3t-).
+	var logs syncBuffer
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if strings.Contains(logs.String(), "s3cr3t-") {
+			t.Errorf("a private value in the driver's log:\n%s", logs.String())
+		}
+	})
 	d, err := kubernetes.New(opts)
 	if err != nil {
 		t.Fatal(err)

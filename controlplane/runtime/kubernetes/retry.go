@@ -31,7 +31,7 @@ func (d *Driver) retry(ctx context.Context, what string, op func() error) error 
 		if err == nil || !transient(err) || try == retryTries || ctx.Err() != nil {
 			return err
 		}
-		d.log.LogAttrs(ctx, slog.LevelWarn, "kubernetes: retrying", slog.String("call", what), slog.Int("try", try), slog.String("error", err.Error()))
+		d.log.LogAttrs(ctx, slog.LevelWarn, "kubernetes: retrying", slog.String("call", what), slog.Int("try", try), slog.String("error", logged(err)))
 		// Full jitter between half and all of wait, so that callers who
 		// failed together do not come back together.
 		sleep := wait/2 + rand.N(wait/2+1)
@@ -52,7 +52,7 @@ func transient(err error) bool {
 		return false
 	}
 	switch {
-	case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err),
+	case apierrors.IsConflict(err),
 		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
 		apierrors.IsTooManyRequests(err), apierrors.IsInternalError(err),
 		apierrors.IsServiceUnavailable(err), apierrors.IsUnexpectedServerError(err):
@@ -65,6 +65,17 @@ func transient(err error) bool {
 	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
 		utilnet.IsProbableEOF(err) || utilnet.IsTimeout(err) || utilnet.IsHTTP2ConnectionLost(err) ||
 		errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// logged is how err goes into a log line: an API error by its reason and
+// code only, since its message may quote what was sent (a Secret's data).
+func logged(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		s := status.Status()
+		return fmt.Sprintf("%s (%d)", s.Reason, s.Code)
+	}
+	return err.Error()
 }
 
 // redacted is an error about a Secret with the API server's message left

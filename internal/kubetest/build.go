@@ -59,7 +59,8 @@ func ToolsDir() (string, error) {
 }
 
 // cacheKey digests what the binaries are built from: the tools module's
-// go.mod, go.sum and sources, the Go version and the target platform.
+// go.mod, go.sum and sources, the Go version, the target platform and the
+// build flags.
 func cacheKey(tools string) (string, error) {
 	h := sha256.New()
 	goVersion, err := exec.Command("go", "env", "GOVERSION", "GOOS", "GOARCH").Output()
@@ -67,6 +68,7 @@ func cacheKey(tools string) (string, error) {
 		return "", fmt.Errorf("kubetest: go env: %w (is the go command on PATH?)", err)
 	}
 	h.Write(goVersion)
+	fmt.Fprintf(h, "%q %q\n", buildFlags, buildEnv)
 	err = filepath.WalkDir(tools, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -178,28 +180,36 @@ func complete(dir string) bool {
 	return true
 }
 
-// goBuild builds every program of the tools module in one go build, so
-// the packages they share (client-go, apimachinery, grpc, etcd's client)
-// compile once. The module cache and GOCACHE are the user's: a second
-// machine-wide build reuses them.
-func goBuild(tools, out string) error {
-	ldflags := strings.Join([]string{
+// buildFlags and buildEnv are how the binaries are built; they are part of
+// the cache key. -mod=readonly: exactly the checked-in go.mod and go.sum;
+// GOWORK=off: no go.work around the repository changes that; no VCS
+// stamping (the binaries come from the module cache, and git may refuse a
+// checkout it does not own); CGO off as upstream's release builds, so no C
+// toolchain is needed.
+var (
+	buildFlags = []string{"-trimpath", "-ldflags", strings.Join([]string{
 		"-s", "-w",
 		"-X k8s.io/component-base/version.gitVersion=" + KubeVersion,
 		"-X k8s.io/component-base/version.gitMajor=1",
 		"-X k8s.io/component-base/version.gitMinor=" + strings.Split(KubeVersion, ".")[1],
 		"-X k8s.io/component-base/version.gitTreeState=clean",
-	}, " ")
-	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", out + string(filepath.Separator)}
+	}, " ")}
+	buildEnv = []string{"GOFLAGS=-mod=readonly -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0"}
+)
+
+// goBuild builds every program of the tools module in one go build, so
+// the packages they share (client-go, apimachinery, grpc, etcd's client)
+// compile once. The module cache and GOCACHE are the user's: a second
+// machine-wide build reuses them.
+func goBuild(tools, out string) error {
+	args := append([]string{"build"}, buildFlags...)
+	args = append(args, "-o", out+string(filepath.Separator))
 	for _, p := range programs {
 		args = append(args, "./"+p)
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = tools
-	// -mod=readonly: the build uses exactly the checked-in go.mod/go.sum;
-	// GOWORK=off: no go.work around the repository changes it; CGO off as
-	// upstream's release builds, and so no C toolchain is needed.
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), buildEnv...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {

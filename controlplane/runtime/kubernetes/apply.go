@@ -76,7 +76,7 @@ func (d *Driver) Apply(ctx context.Context, w runtime.Workload) error {
 	}
 	if !secretExists {
 		if err := d.notTaken(ctx, "secret", ns, name, func() (metav1.Object, error) {
-			return d.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+			return d.metadata.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 		}); err != nil {
 			return err
 		}

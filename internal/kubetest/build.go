@@ -110,6 +110,17 @@ func CacheDir(tools string) (string, error) {
 	return filepath.Join(root, fmt.Sprintf("kube-%s-etcd-%s-%s", KubeVersion, EtcdVersion, key)), nil
 }
 
+// Cached reports whether the binaries are built already (false also when
+// the tools module cannot be found: Build says why).
+func Cached() bool {
+	tools, err := ToolsDir()
+	if err != nil {
+		return false
+	}
+	dir, err := CacheDir(tools)
+	return err == nil && complete(dir)
+}
+
 // Build returns the control-plane binaries, building them from the tools
 // module when the cache has none for its current go.sum. Concurrent test
 // processes take a file lock, so one builds while the others wait; the
@@ -144,6 +155,13 @@ func Build() (Binaries, error) {
 	defer unlock()
 	if complete(dir) { // another process built them while we waited
 		return bins, nil
+	}
+	// Only the lock's holder builds: a .build- directory left now is a
+	// killed build's.
+	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".build-*")); len(old) > 0 {
+		for _, o := range old {
+			os.RemoveAll(o)
+		}
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
 	if err != nil {
@@ -210,6 +228,7 @@ func goBuild(tools, out string) error {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = tools
 	cmd.Env = append(os.Environ(), buildEnv...)
+	cmd.SysProcAttr = sysProcAttr() // a killed test process stops its build
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Run(); err != nil {

@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -84,6 +85,17 @@ type Options struct {
 // the control plane cannot be built or started it prints why and returns
 // 1 without running any test: the suite fails loudly, never skips.
 func Main(m *testing.M, env **Env) int {
+	// go test kills a test binary that runs longer than -timeout plus a
+	// minute, building included: say so before a cold build under a
+	// timeout shorter than it may take on a loaded machine.
+	if !flag.Parsed() {
+		flag.Parse() // as TestMain may; m.Run does not parse again
+	}
+	if f := flag.Lookup("test.timeout"); f != nil && !Cached() {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 0 && d < 25*time.Minute {
+			fmt.Fprintf(os.Stderr, "kubetest: WARNING: the control plane is not built yet and go test's -timeout is %s; the build takes 7 to 8 minutes on two idle cores and more on a loaded machine. If go test kills this package, run `make kube-tools` (no timeout) or pass -timeout 30m.\n", d)
+		}
+	}
 	e, err := Start(Options{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: kubetest: the Kubernetes control plane is not available, so no test of this package can run:\n%v\n", err)

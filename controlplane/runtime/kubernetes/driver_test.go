@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
@@ -260,14 +261,27 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// A unit that runs (a kubelet would say so) has the Pod's address.
-	ps = pods(t, ctx, ns, sel)
-	p := ps[0]
-	p.Status.Phase = corev1.PodRunning
-	p.Status.PodIP = "10.1.2.3"
-	p.Status.PodIPs = []corev1.PodIP{{IP: "10.1.2.3"}}
+	// A Pod of the current revision, which the rollout keeps.
+	var podName string
+	for _, p := range pods(t, ctx, ns, sel) {
+		if p.Annotations[runtime.LabelRevision] == w.Revision() {
+			podName = p.Name
+		}
+	}
 	started := metav1.NewTime(time.Now().Truncate(time.Second))
-	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: p.Spec.Containers[0].Image, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
-	if _, err := admin(t).CoreV1().Pods(ns).UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p, err := admin(t).CoreV1().Pods(ns).Get(ctx, podName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		p.Status.Phase = corev1.PodRunning
+		p.Status.PodIP = "10.1.2.3"
+		p.Status.PodIPs = []corev1.PodIP{{IP: "10.1.2.3"}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: p.Spec.Containers[0].Image, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
+		_, err = admin(t).CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	units, err = d.Units(ctx, w.AppID)
@@ -276,7 +290,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	var running *runtime.Unit
 	for i := range units {
-		if units[i].Name == p.Name {
+		if units[i].Name == podName {
 			running = &units[i]
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 )
@@ -20,17 +21,27 @@ func TestEditsByOthers(t *testing.T) {
 	}
 	sel := selector(opts, w.AppID, w.Proc)
 	deps := admin(t).AppsV1().Deployments(opts.Namespace)
-	dep := only(t, "deployments", deployments(t, ctx, opts.Namespace, sel))
-	// kubectl edit: another image, and a note of the person's own.
-	dep.Spec.Template.Spec.Containers[0].Image = "registry.example/shop:hand-made"
-	dep.Annotations["example.com/note"] = "kept"
-	if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	name := only(t, "deployments", deployments(t, ctx, opts.Namespace, sel)).Name
+	// kubectl edit: another image, and a note of the person's own. A
+	// read-modify-write, so retried when the controller's status update
+	// came in between.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		dep, err := deps.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		dep.Spec.Template.Spec.Containers[0].Image = "registry.example/shop:hand-made"
+		dep.Annotations["example.com/note"] = "kept"
+		_, err = deps.Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Apply(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	dep = only(t, "deployments", deployments(t, ctx, opts.Namespace, sel))
+	dep := only(t, "deployments", deployments(t, ctx, opts.Namespace, sel))
 	if img := dep.Spec.Template.Spec.Containers[0].Image; img != w.Image {
 		t.Errorf("image %q after the next pass, want berth's %q", img, w.Image)
 	}

@@ -174,9 +174,17 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-// k8s.io/kubernetes points every staging module at ./staging, which a
-// module outside its repository cannot see: pin each to the release
-// that matches v1.34.2.
+// k8s.io/kubernetes requires its staging modules at v0.0.0 and points
+// them at ./staging, which a module outside its repository cannot see: pin
+// each staging module of the module graph to the release that matches
+// v1.34.2. Thirteen (those required only at v0.0.0: apiextensions-apiserver,
+// cluster-bootstrap, cri-client, csi-translation-lib,
+// dynamic-resource-allocation, endpointslice, externaljwt, kube-aggregator,
+// kube-controller-manager, kube-scheduler, kubectl, mount-utils,
+// pod-security-admission) fail without; the rest would reach v0.34.2
+// through each other's requirements and are pinned so they cannot drift.
+// Staging modules outside the graph (cli-runtime, code-generator,
+// kube-proxy, sample-*) need none.
 replace (
 	k8s.io/api => k8s.io/api v0.34.2
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.34.2

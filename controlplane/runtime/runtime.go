@@ -84,6 +84,9 @@ type Workload struct {
 	CPU    int
 	Memory int64
 	// Restart changes when a restart was asked for: every unit is replaced.
+	// It is the time of the last restart asked for, in Unix nanoseconds (0:
+	// none); drivers compare it, and may show it as a time (Kubernetes:
+	// the pod template's kubectl.kubernetes.io/restartedAt).
 	Restart int64
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
@@ -36,8 +37,9 @@ type Config struct {
 	CoreOptions []core.Option
 	// Runtime is what runs apps: RuntimeDocker or RuntimeNone (the
 	// default). Rolling tunes the rollouts of a runtime of single units.
-	Runtime string
-	Rolling runtime.RollingOptions
+	Runtime    string
+	Rolling    runtime.RollingOptions
+	Kubernetes kubernetes.Options
 }
 
 // Instance is a running control plane minus its listener.

@@ -11,6 +11,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/docker"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
@@ -22,6 +23,9 @@ const (
 	// RuntimeDocker runs each unit as a container of the Docker Engine
 	// that DOCKER_HOST (or the default socket) names.
 	RuntimeDocker = "docker"
+	// RuntimeKubernetes runs each proc as a Deployment of a Kubernetes
+	// cluster (Config.Kubernetes says which and where).
+	RuntimeKubernetes = "kubernetes"
 )
 
 // installationID is the name this installation's objects carry in the
@@ -64,8 +68,21 @@ func openRuntime(ctx context.Context, cfg Config, st *store.Store, log *slog.Log
 		opts := cfg.Rolling
 		opts.Logger = log.With("component", "rollout")
 		return core.RuntimeConfig{Driver: runtime.NewRolling(d, opts), Name: RuntimeDocker}, nil
+	case RuntimeKubernetes:
+		id, err := installationID(ctx, st)
+		if err != nil {
+			return core.RuntimeConfig{}, err
+		}
+		opts := cfg.Kubernetes
+		opts.Installation = id
+		opts.Logger = log.With("component", "kubernetes")
+		d, err := kubernetes.New(opts)
+		if err != nil {
+			return core.RuntimeConfig{}, fmt.Errorf("runtime kubernetes: %w", err)
+		}
+		return core.RuntimeConfig{Driver: d, Name: RuntimeKubernetes}, nil
 	}
-	return core.RuntimeConfig{}, fmt.Errorf("unknown runtime %q: docker or none", cfg.Runtime)
+	return core.RuntimeConfig{}, fmt.Errorf("unknown runtime %q: docker, kubernetes or none", cfg.Runtime)
 }
 
 // DockerAnswers reports whether a Docker Engine answers within timeout, for

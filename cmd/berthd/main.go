@@ -151,8 +151,15 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 			log.Info("runtime: none: apps are records only, nothing runs them (--runtime auto found no Docker Engine; start one or set DOCKER_HOST, then restart)", "reason", err)
 		}
 	}
-	if rt == controlplane.RuntimeDocker {
+	switch rt {
+	case controlplane.RuntimeDocker:
 		log.Info("runtime: docker: units run as containers of the Docker Engine", "docker_host", cmp.Or(getenv("DOCKER_HOST"), "the default socket"))
+	case controlplane.RuntimeKubernetes:
+		log.Info("runtime: kubernetes: procs run as Deployments", "kubeconfig", cmp.Or(o.kube.Kubeconfig, "in-cluster"), "namespace_mode", o.kube.NamespaceMode)
+	case controlplane.RuntimeNone:
+		if o.runtime == controlplane.RuntimeNone {
+			log.Info("runtime: none: apps are records only, nothing runs them (--runtime none)")
+		}
 	}
 	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
 	inst, err := controlplane.Open(context.Background(), controlplane.Config{
@@ -163,6 +170,7 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		BootstrapToken: bootstrapToken,
 		GCInterval:     o.gcInterval,
 		Runtime:        rt,
+		Kubernetes:     o.kube,
 	})
 	if err != nil {
 		return err

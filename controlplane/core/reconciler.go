@@ -566,16 +566,55 @@ func runsRelease(a *domain.App, units []runtime.Unit, version int) bool {
 // reports at its number: a running unit is started (at whatever release it
 // runs, during a rollout the old one), a pending one pending, one that
 // exited or cannot run is in error with the reason.
+//
+// A runtime that keeps berth's unit numbers (Rolling) reports each unit at
+// its number; one that does not (Kubernetes numbers a proc's pods from 0)
+// has its units matched to the proc's remaining units in order.
 func observeUnits(a *domain.App, units []runtime.Unit, t target, applyErr error) {
-	byIndex := map[string][]runtime.Unit{}
+	type group struct {
+		index int
+		units []runtime.Unit
+	}
+	byProc := map[string][]*group{}
 	for _, u := range units {
-		k := u.Proc + "/" + strconv.Itoa(u.Index)
-		byIndex[k] = append(byIndex[k], u)
+		gs := byProc[u.Proc]
+		if n := len(gs); n > 0 && gs[n-1].index == u.Index {
+			gs[n-1].units = append(gs[n-1].units, u)
+			continue
+		}
+		i := slices.IndexFunc(gs, func(g *group) bool { return g.index == u.Index })
+		if i >= 0 {
+			gs[i].units = append(gs[i].units, u)
+			continue
+		}
+		byProc[u.Proc] = append(gs, &group{index: u.Index, units: []runtime.Unit{u}})
+	}
+	for _, gs := range byProc {
+		slices.SortFunc(gs, func(x, y *group) int { return x.index - y.index })
+	}
+	found := make([][]runtime.Unit, len(a.Units))
+	taken := map[*group]bool{}
+	for i, slot := range a.Units {
+		for _, g := range byProc[slot.Proc] {
+			if g.index == domain.UnitNumber(slot.Name) {
+				found[i], taken[g] = g.units, true
+			}
+		}
+	}
+	for i, slot := range a.Units {
+		if found[i] != nil {
+			continue
+		}
+		for _, g := range byProc[slot.Proc] {
+			if !taken[g] {
+				found[i], taken[g] = g.units, true
+				break
+			}
+		}
 	}
 	for i := range a.Units {
 		slot := &a.Units[i]
-		found := byIndex[slot.Proc+"/"+strconv.Itoa(domain.UnitNumber(slot.Name))]
-		best := bestUnit(found)
+		best := bestUnit(found[i])
 		switch {
 		case best == nil && t.release == nil:
 			slot.State, slot.Message = domain.UnitPending, t.why

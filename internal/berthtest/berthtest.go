@@ -22,6 +22,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/docker/dockertest"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 	"github.com/berthdev/terraform-provider-berth/internal/testimage"
 )
@@ -64,8 +65,14 @@ type Options struct {
 	// Runtime is what runs apps (controlplane.RuntimeDocker); none by
 	// default. The containers a Docker runtime made are removed when the
 	// test ends. Rolling tunes its rollouts.
-	Runtime string
-	Rolling runtime.RollingOptions
+	Runtime    string
+	Rolling    runtime.RollingOptions
+	Kubernetes kubernetes.Options
+}
+
+// WithKubernetes runs apps on the Kubernetes cluster opts names.
+func WithKubernetes(opts kubernetes.Options) func(*Options) {
+	return func(o *Options) { o.Runtime, o.Kubernetes = controlplane.RuntimeKubernetes, opts }
 }
 
 // WithDocker runs apps on the Docker Engine, with rollouts tuned by
@@ -133,6 +140,7 @@ func (s *Server) open() {
 		CoreOptions:    append([]core.Option{core.WithClock(s.Clock.Now)}, s.cfg.CoreOptions...),
 		Runtime:        s.cfg.Runtime,
 		Rolling:        s.cfg.Rolling,
+		Kubernetes:     s.cfg.Kubernetes,
 	})
 	if err != nil {
 		s.t.Fatalf("start berthd: %v", err)

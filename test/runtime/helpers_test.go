@@ -5,6 +5,7 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -159,3 +160,13 @@ func waitContainers(t *testing.T, app string, n int) {
 	}
 	t.Fatalf("app %s has containers %v, want %d", app, got, n)
 }
+
+func httpNewRequest(method, url, body string) (*http.Request, error) {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	return http.NewRequest(method, url, r)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

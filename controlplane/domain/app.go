@@ -190,11 +190,14 @@ func (a *App) SyncUnits() {
 // unitNumber is N in a unit's name app/N.
 func unitNumber(name string) int { return UnitNumber(name) }
 
-// RefreshUnitIPs derives every unit's address again from the app's, after
-// the app's address changed (a swap).
+// RefreshUnitIPs derives the placeholder address of every unit that is a
+// record only (no runtime runs it) again from the app's, after the app's
+// address changed (a swap). A unit a runtime runs keeps its real address.
 func (a *App) RefreshUnitIPs() {
 	for i := range a.Units {
-		a.Units[i].IP = unitIP(a.IP, unitNumber(a.Units[i].Name))
+		if a.Units[i].Address == "" {
+			a.Units[i].IP = unitIP(a.IP, unitNumber(a.Units[i].Name))
+		}
 	}
 }
 

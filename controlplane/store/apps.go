@@ -102,6 +102,9 @@ func (tx *Tx) PutApp(a *domain.App) error {
 	if err := tx.markAppChanged(a.ID); err != nil {
 		return err
 	}
+	if err := tx.syncRoute(a, false); err != nil {
+		return err
+	}
 	return tx.put(key(nsApp, a.Name), a)
 }
 
@@ -113,6 +116,9 @@ func (tx *Tx) PutAppUnits(a *domain.App) error {
 		if err == nil {
 			err = domain.NotFound("app %q not found", a.Name)
 		}
+		return err
+	}
+	if err := tx.syncRoute(a, false); err != nil {
 		return err
 	}
 	return tx.put(key(nsApp, a.Name), a)
@@ -146,6 +152,9 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 		return err
 	}
 	if err := tx.markAppChanged(a.ID); err != nil {
+		return err
+	}
+	if err := tx.syncRoute(a, true); err != nil {
 		return err
 	}
 	var releases [][]byte

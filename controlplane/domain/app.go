@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -291,4 +292,29 @@ type ReleaseStatus struct {
 	TargetURL   string    `json:"target_url,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Clone is a deep copy of a: changing one never changes the other.
+func (a *App) Clone() *App {
+	c := *a
+	c.Teams = slices.Clone(a.Teams)
+	c.CNames = slices.Clone(a.CNames)
+	if a.Meta != nil {
+		m := *a.Meta
+		m.Procs = slices.Clone(a.Meta.Procs)
+		for i := range m.Procs {
+			m.Procs[i].Command = slices.Clone(m.Procs[i].Command)
+		}
+		m.UseResources = slices.Clone(a.Meta.UseResources)
+		c.Meta = &m
+	}
+	c.Procs = slices.Clone(a.Procs)
+	for i := range c.Procs {
+		c.Procs[i].Command = slices.Clone(c.Procs[i].Command)
+	}
+	c.Units = slices.Clone(a.Units)
+	c.Env = maps.Clone(a.Env)
+	c.Maintainers = slices.Clone(a.Maintainers)
+	c.Bindings = slices.Clone(a.Bindings)
+	return &c
 }

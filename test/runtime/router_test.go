@@ -164,6 +164,16 @@ func TestRouterFollowsUnits(t *testing.T) {
 	if tr.answers[alpha]["a-v2"] == 0 {
 		t.Fatal("alpha's address never answered the new release")
 	}
+	metrics := string(srv.Req(t, "GET", "/metrics", srv.AdminToken, nil).Expect(t, 200).Body)
+	for _, want := range []string{
+		`berth_router_requests_total{app="alpha",class="2xx"}`,
+		`berth_router_requests_total{app="beta",class="2xx"}`,
+		`berth_router_upstream_duration_seconds_count{app="alpha"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestSwapMovesTraffic: once a swap answers, every new request for blue's

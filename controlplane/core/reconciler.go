@@ -569,7 +569,7 @@ func (r *Reconciler) record(ctx context.Context, f fence, t target, units []runt
 		switch {
 		case rolloutFailed && rel.Rollout != domain.RolloutSucceeded:
 			rel.Rollout, rel.RolloutMessage, failed = domain.RolloutFailed, applyErr.Error(), true
-		case applyErr == nil && runsRelease(a, units, rel.Version) && rel.Rollout != domain.RolloutSucceeded:
+		case applyErr == nil && runsRelease(a, rel.Version) && rel.Rollout != domain.RolloutSucceeded:
 			rel.Rollout, rel.RolloutMessage = domain.RolloutSucceeded, ""
 		default:
 			return nil
@@ -584,13 +584,12 @@ func (r *Reconciler) record(ctx context.Context, f fence, t target, units []runt
 }
 
 // runsRelease reports whether every unit of a runs release version.
-func runsRelease(a *domain.App, units []runtime.Unit, version int) bool {
+func runsRelease(a *domain.App, version int) bool {
 	for _, u := range a.Units {
 		if u.State != domain.UnitStarted || u.Release != version {
 			return false
 		}
 	}
-	_ = units
 	return true
 }
 

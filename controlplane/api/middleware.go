@@ -131,7 +131,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "panic", fmt.Sprint(v), "path", r.URL.Path, "stack", string(debug.Stack()))
+				s.log.Error("panic serving request", "panic", loggable(fmt.Sprint(v)), "path", r.URL.Path, "stack", string(debug.Stack()))
 				s.writeError(w, r, fmt.Errorf("panic: %v", v))
 			}
 		}()

@@ -421,6 +421,10 @@ func (s *Services) bindTx(tx persist.Tx, instance, appID string, vars map[string
 	if err := refreshServicesVar(tx, a); err != nil {
 		return err
 	}
+	// What a broker exports counts against the app's config bounds too.
+	if err := a.CheckEnv(); err != nil {
+		return err
+	}
 	return putConfigChange(tx, a, s.now().UTC())
 }
 

@@ -102,6 +102,9 @@ func (s *Apps) createAppTx(tx persist.Tx, id *domain.Identity, n NewApp) (*domai
 	if !domain.ValidAppType(n.Type) {
 		return nil, domain.Invalid("invalid app type %q: must be app, service, resource or resource-instance", n.Type)
 	}
+	if err := domain.CheckDescription(n.Description); err != nil {
+		return nil, err
+	}
 	if n.Platform != "" && !slices.Contains(s.cfg.Platforms, n.Platform) {
 		return nil, domain.Invalid("invalid platform %q: must be one of %v", n.Platform, s.cfg.Platforms)
 	}

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -116,16 +115,19 @@ func ValidateReleaseInput(image, metaVersion, description string) error {
 	case image != "" && metaVersion != "":
 		return Invalid("a release has an image or a meta_version, not both")
 	}
-	for field, v := range map[string]string{"image": image, "meta_version": metaVersion} {
-		if len(v) > maxReleaseSource || strings.ContainsFunc(v, unicode.IsSpace) || strings.ContainsFunc(v, unicode.IsControl) {
-			return Invalid("invalid %s %q: at most %d characters, no spaces or control characters", field, v, maxReleaseSource)
+	for _, f := range []struct{ name, v string }{{"image", image}, {"meta_version", metaVersion}} {
+		if err := CheckLabel(f.name, f.v, maxReleaseSource); err != nil {
+			return err
+		}
+		if strings.ContainsFunc(f.v, unicode.IsSpace) {
+			return Invalid("%s must not contain spaces", f.name)
 		}
 	}
-	if len(description) > maxDescription {
-		return Invalid("description is too long: at most %d bytes", maxDescription)
-	}
-	return nil
+	return CheckDescription(description)
 }
+
+// CheckDescription checks a description of a release, a status or an app.
+func CheckDescription(d string) error { return CheckProse("description", d, maxDescription) }
 
 // ReleaseStatusInput is what CI sends to create or change a release status.
 // Nil fields are left as they are on a change.
@@ -142,31 +144,21 @@ func (in ReleaseStatusInput) Validate() error {
 	if in.State != nil && !ValidStatusState(*in.State) {
 		return Invalid("invalid state %q: must be pending, success, failure or error", *in.State)
 	}
+	// Status names end up in store keys, where NUL separates components.
 	if in.Name != nil {
-		if err := checkText("name", *in.Name, maxStatusName); err != nil {
+		if err := CheckLabel("name", *in.Name, maxStatusName); err != nil {
 			return err
 		}
 	}
-	if in.Description != nil && len(*in.Description) > maxDescription {
-		return Invalid("description is too long: at most %d bytes", maxDescription)
-	}
-	if in.TargetURL != nil && *in.TargetURL != "" {
-		u, err := url.Parse(*in.TargetURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(*in.TargetURL) > maxStatusTargetURL {
-			return Invalid("invalid target_url %q: it must be an http or https URL", *in.TargetURL)
+	if in.Description != nil {
+		if err := CheckDescription(*in.Description); err != nil {
+			return err
 		}
 	}
-	return nil
-}
-
-// checkText bounds a one-line text field and keeps control characters out
-// of it (status names end up in store keys, where NUL separates components).
-func checkText(field, s string, max int) error {
-	if len(s) > max {
-		return Invalid("%s is too long: at most %d bytes", field, max)
-	}
-	if strings.ContainsFunc(s, unicode.IsControl) {
-		return Invalid("%s must not contain control characters", field)
+	if in.TargetURL != nil && *in.TargetURL != "" {
+		if err := CheckHTTPURL("target_url", *in.TargetURL, maxStatusTargetURL); err != nil {
+			return err
+		}
 	}
 	return nil
 }

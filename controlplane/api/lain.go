@@ -217,29 +217,46 @@ type lainPod struct {
 	State string `json:"state"`
 }
 
+// lainProcOf is one declared proc as lain shows it.
 func lainProcOf(a *domain.App, spec domain.ProcSpec) lainProc {
+	var pods []lainPod
+	for _, u := range a.Units {
+		if u.Proc == spec.Name {
+			pods = append(pods, lainPod{Name: u.Name, IP: u.IP, State: u.State})
+		}
+	}
+	return lainProcView(spec, a.Name, a.Proc(spec.Name), pods)
+}
+
+func lainProcView(spec domain.ProcSpec, app string, running *domain.Proc, pods []lainPod) lainProc {
 	v := lainProc{
 		ProcName: spec.Name, NumInstances: spec.NumInstances, CPU: spec.CPU, Memory: spec.Memory,
-		State: domain.StateUndeployed, Pods: []lainPod{}, URL: lainProcURL(a.Name, spec.Name),
+		State: domain.StateUndeployed, Pods: []lainPod{}, URL: lainProcURL(app, spec.Name),
 	}
-	if p := a.Proc(spec.Name); p != nil {
-		v.NumInstances, v.CPU, v.Memory, v.State = p.NumInstances, p.CPU, p.Memory, p.State
-		for _, u := range a.Units {
-			if u.Proc == p.Name {
-				v.Pods = append(v.Pods, lainPod{Name: u.Name, IP: u.IP, State: u.State})
-			}
-		}
+	if running != nil {
+		v.NumInstances, v.CPU, v.Memory, v.State = running.NumInstances, running.CPU, running.Memory, running.State
+		v.Pods = append(v.Pods, pods...)
 	}
 	return v
 }
 
-// lainProcsOf lists an app's declared procs by name.
+// lainProcsOf lists an app's declared procs by name. The procs and units
+// are each read once, so the view costs what it shows.
 func lainProcsOf(a *domain.App) []lainProc {
 	out := []lainProc{}
-	if a.Meta != nil {
-		for _, spec := range a.Meta.Procs {
-			out = append(out, lainProcOf(a, spec))
-		}
+	if a.Meta == nil {
+		return out
+	}
+	running := make(map[string]*domain.Proc, len(a.Procs))
+	for i := range a.Procs {
+		running[a.Procs[i].Name] = &a.Procs[i]
+	}
+	pods := make(map[string][]lainPod, len(a.Procs))
+	for _, u := range a.Units {
+		pods[u.Proc] = append(pods[u.Proc], lainPod{Name: u.Name, IP: u.IP, State: u.State})
+	}
+	for _, spec := range a.Meta.Procs {
+		out = append(out, lainProcView(spec, a.Name, running[spec.Name], pods[spec.Name]))
 	}
 	slices.SortFunc(out, func(x, y lainProc) int { return cmp.Compare(x.ProcName, y.ProcName) })
 	return out

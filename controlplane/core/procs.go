@@ -53,6 +53,9 @@ func (s *Lain) ScaleProc(ctx context.Context, id *domain.Identity, app, proc str
 		if err := procDeployed(a, proc); err != nil {
 			return err
 		}
+		if err := a.CheckScale(proc, scale); err != nil {
+			return err
+		}
 		a.ApplyScale(proc, scale, s.now().UTC())
 		return nil
 	})

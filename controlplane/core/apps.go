@@ -25,12 +25,27 @@ type Apps struct {
 // appForRead loads an app by name or id and checks that the caller may see
 // it.
 func appForRead(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+	return appFor(tx, id, nameOrID, domain.ReadApp)
+}
+
+// appForChange loads an app the caller may change.
+func appForChange(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+	return appFor(tx, id, nameOrID, domain.ChangeApp)
+}
+
+// appFor loads an app by name or id and checks that the caller may do act
+// with it (domain.MayApp, the rule of every dialect). A caller who may not
+// even see the app learns only that.
+func appFor(tx persist.Tx, id *domain.Identity, nameOrID string, act domain.AppAction) (*domain.App, error) {
 	a, err := appByNameOrID(tx, nameOrID)
 	if err != nil {
 		return nil, err
 	}
-	if !domain.CanAccessApp(id, a) {
+	if !domain.MayApp(id, a, domain.ReadApp) {
 		return nil, forbidden(id, fmt.Sprintf("access app %q", a.Name))
+	}
+	if !domain.MayApp(id, a, act) {
+		return nil, forbidden(id, fmt.Sprintf("%s app %q: only its owners (lain role owner) and admins may", act, a.Name))
 	}
 	return a, nil
 }

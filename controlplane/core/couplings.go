@@ -40,7 +40,7 @@ func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n N
 		if err != nil {
 			return err
 		}
-		a, err := appForRead(tx, id, n.App)
+		a, err := appForChange(tx, id, n.App)
 		if err != nil {
 			return err
 		}

@@ -92,7 +92,7 @@ func (s *Apps) SetEnv(ctx context.Context, id *domain.Identity, app string, vars
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, app); err != nil {
+		if a, err = appForChange(tx, id, app); err != nil {
 			return err
 		}
 		if a.Env == nil {
@@ -132,7 +132,7 @@ func (s *Apps) UnsetEnv(ctx context.Context, id *domain.Identity, app string, na
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, app); err != nil {
+		if a, err = appForChange(tx, id, app); err != nil {
 			return err
 		}
 		changed := false

@@ -252,7 +252,7 @@ func (s *Services) loadBindTarget(ctx context.Context, id *domain.Identity, serv
 		if service != "" && t.inst.Service != service {
 			return domain.NotFound("service instance %q not found in service %q", instance, service)
 		}
-		if t.app, err = appForRead(tx, id, app); err != nil {
+		if t.app, err = appForChange(tx, id, app); err != nil {
 			return err
 		}
 		if err := checkInstanceChange(id, t.inst); err != nil {

@@ -76,7 +76,7 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, name); err != nil {
+		if a, err = appForChange(tx, id, name); err != nil {
 			return err
 		}
 		if a.Type == domain.AppTypeResourceInstance {
@@ -139,51 +139,6 @@ func refuseIfInstancesTx(tx persist.Tx, a *domain.App) error {
 
 // Roles.
 
-// roleSubject is whoever a role is asked about: the caller or another user.
-type roleSubject struct {
-	email string
-	teams []string
-	admin bool
-}
-
-func subjectOf(id *domain.Identity) roleSubject {
-	return roleSubject{email: id.Email(), teams: id.Teams, admin: id.IsAdmin()}
-}
-
-// lainRole is a user's role on an app: the listed maintainer role, else
-// admin for administrators. A member of a team with access to the app is a
-// maintainer, or an owner when the app lists no owner at all (apps made by
-// another dialect belong to their team). "" means no role.
-func lainRole(a *domain.App, who roleSubject) string {
-	for _, m := range a.Maintainers {
-		if m.Username == who.email {
-			return m.Role
-		}
-	}
-	if who.admin {
-		return domain.RoleAdmin
-	}
-	for _, t := range who.teams {
-		if a.HasTeam(t) {
-			if ownerCount(a) > 0 {
-				return domain.RoleMaintainer
-			}
-			return domain.RoleOwner
-		}
-	}
-	return ""
-}
-
-func ownerCount(a *domain.App) int {
-	n := 0
-	for _, m := range a.Maintainers {
-		if m.Role == domain.RoleOwner {
-			n++
-		}
-	}
-	return n
-}
-
 // AppRole returns the role of username on an app, or the caller's role when
 // username is empty. The caller must have access to the app.
 func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, string, error) {
@@ -193,7 +148,7 @@ func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username s
 		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
-		who := subjectOf(id)
+		who := domain.SubjectOf(id)
 		if username != "" && username != id.Email() {
 			u, err := tx.User(username)
 			if err != nil {
@@ -203,10 +158,10 @@ func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username s
 			if err != nil {
 				return err
 			}
-			who = roleSubject{email: u.Email, teams: teams, admin: u.Admin}
+			who = domain.AppSubject{Email: u.Email, Teams: teams, Admin: u.Admin}
 		}
-		if role = lainRole(a, who); role == "" {
-			return domain.NotFound("user %q has no role on app %q", who.email, a.Name)
+		if role = domain.AppRole(a, who); role == "" {
+			return domain.NotFound("user %q has no role on app %q", who.Email, a.Name)
 		}
 		return nil
 	})
@@ -267,7 +222,7 @@ func (s *Lain) SetMaintainer(ctx context.Context, id *domain.Identity, app, user
 		case a.Maintainers[i].Role == role:
 			return nil
 		default:
-			if a.Maintainers[i].Role == domain.RoleOwner && ownerCount(a) == 1 {
+			if a.Maintainers[i].Role == domain.RoleOwner && a.OwnerCount() == 1 {
 				return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
 			}
 			a.Maintainers[i].Role = role
@@ -292,7 +247,7 @@ func (s *Lain) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, u
 		if i < 0 {
 			return domain.NotFound("user %q is not a maintainer of app %q", username, a.Name)
 		}
-		if a.Maintainers[i].Role == domain.RoleOwner && ownerCount(a) == 1 {
+		if a.Maintainers[i].Role == domain.RoleOwner && a.OwnerCount() == 1 {
 			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
 		}
 		a.Maintainers = slices.Delete(a.Maintainers, i, i+1)
@@ -314,7 +269,7 @@ func forgetMaintainerTx(tx persist.Tx, email string, now time.Time) error {
 		if j < 0 {
 			continue
 		}
-		if a.Maintainers[j].Role == domain.RoleOwner && ownerCount(a) == 1 {
+		if a.Maintainers[j].Role == domain.RoleOwner && a.OwnerCount() == 1 {
 			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", email, a.Name)
 		}
 		a.Maintainers = slices.Delete(a.Maintainers, j, j+1)
@@ -330,7 +285,7 @@ func (s *Lain) appForMaintainerChange(tx persist.Tx, id *domain.Identity, app st
 	if err != nil {
 		return nil, err
 	}
-	if !id.IsAdmin() && lainRole(a, subjectOf(id)) != domain.RoleOwner {
+	if !domain.MayApp(id, a, domain.ChangeAppAccess) {
 		return nil, forbidden(id, fmt.Sprintf("change the maintainers of app %q: only its owners may", a.Name))
 	}
 	if a.Type == domain.AppTypeResourceInstance {
@@ -362,7 +317,7 @@ func saveMaintainersTx(tx persist.Tx, a *domain.App, now time.Time) error {
 func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		a, err = appForRead(tx, id, name)
+		a, err = appForChange(tx, id, name)
 		if isNotFound(err) {
 			return domain.NotFound("app %q is not registered", name)
 		}
@@ -388,7 +343,12 @@ func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) 
 
 // deployedAppForRead loads a deployed app the caller may see.
 func (s *Lain) deployedAppForRead(tx persist.Tx, id *domain.Identity, name string) (*domain.App, error) {
-	a, err := appForRead(tx, id, name)
+	return s.deployedAppFor(tx, id, name, domain.ReadApp)
+}
+
+// deployedAppFor loads a deployed app the caller may do act with.
+func (s *Lain) deployedAppFor(tx persist.Tx, id *domain.Identity, name string, act domain.AppAction) (*domain.App, error) {
+	a, err := appFor(tx, id, name, act)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +389,7 @@ func (s *Lain) RedeployApp(ctx context.Context, id *domain.Identity, name, metaV
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
+		if a, err = s.deployedAppFor(tx, id, name, domain.ChangeApp); err != nil {
 			return err
 		}
 		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
@@ -473,7 +433,7 @@ func currentReleaseIs(tx persist.Tx, a *domain.App, metaVersion string) (bool, e
 func (s *Lain) UndeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
+		if a, err = s.deployedAppFor(tx, id, name, domain.ChangeApp); err != nil {
 			return err
 		}
 		switch a.Type {

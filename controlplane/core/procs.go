@@ -88,7 +88,7 @@ func procDeployed(a *domain.App, proc string) error {
 func (s *Lain) changeProc(ctx context.Context, id *domain.Identity, app string, change func(*domain.App) error) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = s.deployedAppForRead(tx, id, app); err != nil {
+		if a, err = s.deployedAppFor(tx, id, app, domain.ChangeApp); err != nil {
 			return err
 		}
 		if err := change(a); err != nil {

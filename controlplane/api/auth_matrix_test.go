@@ -261,6 +261,21 @@ var authMatrix = map[string]authRow{
 		return "/api/v1/apps/" + f.deployed(t) + "/procs/web/", nil
 	}),
 	"GET /api/v1/resources/{resource}/instances/": same(refused, "/api/v1/resources/alpha-res/instances/", nil),
+	"DELETE /api/v1/resources/{resource}/instances/{app}/": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		name := f.name("alpha-u")
+		f.call(t, "POST", "/api/v1/repos/", f.owner.Token, map[string]any{"appname": name, "team": "alpha", "meta": map[string]any{"use_resources": []string{"alpha-res"}}})
+		f.call(t, "POST", "/api/v1/apps/", f.owner.Token, map[string]string{"appname": name})
+		return "/api/v1/resources/alpha-res/instances/" + name + "/", nil
+	}),
+	"GET /api/v1/resources/{resource}/grants/": same(refused, "/api/v1/resources/alpha-res/grants/", nil),
+	"PUT /api/v1/resources/{resource}/grants/{team}/": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		return "/api/v1/resources/alpha-res/grants/" + f.team(t) + "/", nil
+	}),
+	"DELETE /api/v1/resources/{resource}/grants/{team}/": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		team := f.team(t)
+		f.call(t, "PUT", "/api/v1/resources/alpha-res/grants/"+team+"/", f.owner.Token, nil)
+		return "/api/v1/resources/alpha-res/grants/" + team + "/", nil
+	}),
 
 	// Akkeris: app routes need access to the app; pipelines, couplings and
 	// promotions are read by every signed-in user, as in Akkeris.

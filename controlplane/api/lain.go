@@ -45,6 +45,12 @@ func (s *Server) lainRoutes() {
 	route(http.MethodDelete, "/apps/{app}/procs/{proc}/", s.lainUndeployProc)
 
 	route(http.MethodGet, "/resources/{resource}/instances/", s.lainListInstances)
+	// berth's: a resource's owners consent to its use by other teams and
+	// take users off it (the console has no such routes).
+	route(http.MethodDelete, "/resources/{resource}/instances/{app}/", s.lainRemoveResourceUser)
+	route(http.MethodGet, "/resources/{resource}/grants/", s.lainListGrants)
+	route(http.MethodPut, "/resources/{resource}/grants/{team}/", s.lainGrantResource)
+	route(http.MethodDelete, "/resources/{resource}/grants/{team}/", s.lainRevokeResource)
 }
 
 // writeLain answers with lain's envelope: the object under its name, a
@@ -648,5 +654,69 @@ func (s *Server) lainListInstances(w http.ResponseWriter, r *http.Request) error
 	}
 	setNextCursor(w, next)
 	writeLain(w, http.StatusOK, "instances", lainAppsOf(apps), "", "/api/v1/resources/"+url.PathEscape(resource)+"/instances/")
+	return nil
+}
+
+func (s *Server) lainRemoveResourceUser(w http.ResponseWriter, r *http.Request) error {
+	if err := s.core.Lain.RemoveResourceUser(r.Context(), identity(r), mux.Vars(r)["resource"], mux.Vars(r)["app"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// lainGrant is a team allowed to use a resource.
+type lainGrant struct {
+	Resource string `json:"resource"`
+	Team     string `json:"team"`
+	URL      string `json:"url"`
+}
+
+func lainGrantsURL(resource string) string {
+	return "/api/v1/resources/" + url.PathEscape(resource) + "/grants/"
+}
+
+func lainGrantOf(resource, team string) lainGrant {
+	return lainGrant{Resource: resource, Team: team, URL: lainGrantsURL(resource) + url.PathEscape(team) + "/"}
+}
+
+func (s *Server) lainListGrants(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	res, teams, err := s.core.Lain.ResourceGrants(r.Context(), identity(r), mux.Vars(r)["resource"])
+	if err != nil {
+		return err
+	}
+	teams, next, err := pageSlice(teams, p, func(t string) string { return t })
+	if err != nil {
+		return err
+	}
+	out := make([]lainGrant, 0, len(teams))
+	for _, t := range teams {
+		out = append(out, lainGrantOf(res.Name, t))
+	}
+	setNextCursor(w, next)
+	writeLain(w, http.StatusOK, "grants", out, "", lainGrantsURL(res.Name))
+	return nil
+}
+
+func (s *Server) lainGrantResource(w http.ResponseWriter, r *http.Request) error {
+	team := mux.Vars(r)["team"]
+	res, err := s.core.Lain.GrantResource(r.Context(), identity(r), mux.Vars(r)["resource"], team)
+	if err != nil {
+		return err
+	}
+	g := lainGrantOf(res.Name, team)
+	writeLain(w, http.StatusOK, "grant", g, fmt.Sprintf("team %s may use resource %s", team, res.Name), g.URL)
+	return nil
+}
+
+func (s *Server) lainRevokeResource(w http.ResponseWriter, r *http.Request) error {
+	if err := s.core.Lain.RevokeResource(r.Context(), identity(r), mux.Vars(r)["resource"], mux.Vars(r)["team"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -120,6 +120,22 @@ func deleteTeamTx(tx persist.Tx, t *domain.Team) error {
 	} else if name != "" {
 		return refuse(fmt.Sprintf("it owns stack projects (%s, ...); delete them first", name))
 	}
+	// Grants of resources to the team go with it, so that a team made
+	// later under the same name inherits none.
+	granted, err := tx.ResourcesGrantedTo(t.Name)
+	if err != nil {
+		return err
+	}
+	for _, name := range granted {
+		r, err := tx.App(name)
+		if err != nil {
+			return err
+		}
+		r.ResourceGrants = slices.DeleteFunc(r.ResourceGrants, func(g string) bool { return g == t.Name })
+		if err := tx.PutApp(r); err != nil {
+			return err
+		}
+	}
 	return tx.DeleteTeam(t)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,7 +58,7 @@ func (s *Lain) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoRegi
 		if err != nil {
 			return err
 		}
-		if err := checkResourcesTx(tx, meta.UseResources); err != nil {
+		if err := checkResourcesTx(tx, id, a, meta.UseResources); err != nil {
 			return err
 		}
 		a.Maintainers = []domain.Maintainer{{Username: id.Email(), Role: domain.RoleOwner}}
@@ -90,12 +91,15 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 				return err
 			}
 		}
-		if err := checkResourcesTx(tx, meta.UseResources); err != nil {
+		if err := checkResourcesTx(tx, id, a, meta.UseResources); err != nil {
 			return err
 		}
 		now := s.now().UTC()
 		previously := a.UsedResources()
 		a.Meta, a.Type, a.UpdatedAt = meta, meta.Type, now
+		if a.Type != domain.AppTypeResource {
+			a.ResourceGrants = nil
+		}
 		if a.Deployed {
 			a.DeployDeclaredProcs(now)
 			if err := s.syncResourceInstancesTx(tx, a, previously); err != nil {
@@ -107,19 +111,30 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 	return a, err
 }
 
-// checkResourcesTx checks that every used resource is a registered app of
-// type resource.
-func checkResourcesTx(tx persist.Tx, resources []string) error {
+// checkResourcesTx checks that client may use every resource it names: a
+// registered app of type resource whose owners consent to client's use of
+// it (domain.MayUseResource). A name the caller may neither see nor use is
+// refused with the words of a missing one, so that the refusal reveals
+// nothing of apps the caller cannot see.
+func checkResourcesTx(tx persist.Tx, id *domain.Identity, client *domain.App, resources []string) error {
 	for _, r := range resources {
-		a, err := tx.App(r)
+		unusable := domain.Unprocessable("use_resources: %q is not a registered resource that app %q may use", r, client.Name)
+		res, err := tx.App(r)
 		if isNotFound(err) {
-			return domain.Unprocessable("use_resources: resource %q is not a registered app", r)
+			return unusable
 		}
 		if err != nil {
 			return err
 		}
-		if a.Type != domain.AppTypeResource {
-			return domain.Unprocessable("use_resources: %q is an app of type %s, not a resource", r, a.Type)
+		visible := domain.CanAccessApp(id, res)
+		consent := res.Type == domain.AppTypeResource && domain.MayUseResource(id, res, client)
+		switch {
+		case !visible && !consent:
+			return unusable
+		case res.Type != domain.AppTypeResource:
+			return domain.Unprocessable("use_resources: %q is an app of type %s, not a resource", r, res.Type)
+		case !consent:
+			return domain.Forbidden("use_resources: resource %q is not shared with the teams of app %q (%s): its owners may grant one of them its use", r, client.Name, strings.Join(client.Teams, ", "))
 		}
 	}
 	return nil
@@ -327,7 +342,7 @@ func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) 
 		if a.Deployed {
 			return domain.Conflict("app %q is already deployed", a.Name)
 		}
-		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
+		if err := checkResourcesTx(tx, id, a, a.UsedResources()); err != nil {
 			return err
 		}
 		now := s.now().UTC()
@@ -392,7 +407,7 @@ func (s *Lain) RedeployApp(ctx context.Context, id *domain.Identity, name, metaV
 		if a, err = s.deployedAppFor(tx, id, name, domain.ChangeApp); err != nil {
 			return err
 		}
-		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
+		if err := checkResourcesTx(tx, id, a, a.UsedResources()); err != nil {
 			return err
 		}
 		a.DeployDeclaredProcs(s.now().UTC())
@@ -473,6 +488,108 @@ func (s *Lain) ResourceInstances(ctx context.Context, id *domain.Identity, resou
 		return err
 	})
 	return out, next, err
+}
+
+// Resource grants and users: a resource's owners decide which other teams
+// may use it, and may take a user off it.
+
+// ResourceGrants returns a resource the caller may see and the teams
+// granted its use, by name; an app that is not a resource has none.
+func (s *Lain) ResourceGrants(ctx context.Context, id *domain.Identity, resource string) (*domain.App, []string, error) {
+	r, err := s.apps.Get(ctx, id, resource)
+	if err != nil {
+		return nil, nil, err
+	}
+	grants := slices.Clone(r.ResourceGrants)
+	slices.Sort(grants)
+	return r, grants, nil
+}
+
+// resourceForAccessChange loads a resource whose grants and users the
+// caller may change: its owners' and admins' (domain.ChangeAppAccess).
+func resourceForAccessChange(tx persist.Tx, id *domain.Identity, resource string) (*domain.App, error) {
+	r, err := appFor(tx, id, resource, domain.ChangeAppAccess)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type != domain.AppTypeResource {
+		return nil, domain.Unprocessable("app %q is of type %s, not a resource: only resources are used by other apps", r.Name, r.Type)
+	}
+	return r, nil
+}
+
+// GrantResource lets the apps of team use a resource. Granting again
+// changes nothing.
+func (s *Lain) GrantResource(ctx context.Context, id *domain.Identity, resource, team string) (*domain.App, error) {
+	if err := domain.ValidateTeamName(team); err != nil {
+		return nil, err
+	}
+	var r *domain.App
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
+		if r, err = resourceForAccessChange(tx, id, resource); err != nil {
+			return err
+		}
+		if exists, err := tx.TeamExists(team); err != nil {
+			return err
+		} else if !exists {
+			return domain.NotFound("team %q not found", team)
+		}
+		if slices.Contains(r.ResourceGrants, team) {
+			return nil
+		}
+		r.ResourceGrants = append(r.ResourceGrants, team)
+		slices.Sort(r.ResourceGrants)
+		r.UpdatedAt = s.now().UTC()
+		return tx.PutApp(r)
+	})
+	return r, err
+}
+
+// RevokeResource withdraws a team's grant. Apps of the team that use the
+// resource keep their instances until the owners remove them
+// (RemoveResourceUser); their next deploy is refused.
+func (s *Lain) RevokeResource(ctx context.Context, id *domain.Identity, resource, team string) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
+		r, err := resourceForAccessChange(tx, id, resource)
+		if err != nil {
+			return err
+		}
+		i := slices.Index(r.ResourceGrants, team)
+		if i < 0 {
+			return domain.NotFound("team %q has no grant on resource %q", team, r.Name)
+		}
+		r.ResourceGrants = slices.Delete(r.ResourceGrants, i, i+1)
+		r.UpdatedAt = s.now().UTC()
+		return tx.PutApp(r)
+	})
+}
+
+// RemoveResourceUser takes an app off a resource, whoever's it is: the
+// resource leaves the app's use_resources and, when the app is deployed,
+// its instance is deleted. This is how owners free a resource that other
+// teams' instances keep from changing.
+func (s *Lain) RemoveResourceUser(ctx context.Context, id *domain.Identity, resource, client string) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
+		r, err := resourceForAccessChange(tx, id, resource)
+		if err != nil {
+			return err
+		}
+		c, err := tx.App(client)
+		if isNotFound(err) || (err == nil && !slices.Contains(c.UsedResources(), r.Name)) {
+			return domain.NotFound("app %q does not use resource %q", client, r.Name)
+		}
+		if err != nil {
+			return err
+		}
+		previously := slices.Clone(c.UsedResources())
+		meta := *c.Meta
+		meta.UseResources = slices.DeleteFunc(slices.Clone(meta.UseResources), func(u string) bool { return u == r.Name })
+		c.Meta, c.UpdatedAt = &meta, s.now().UTC()
+		if err := s.syncResourceInstancesTx(tx, c, previously); err != nil {
+			return err
+		}
+		return tx.PutApp(c)
+	})
 }
 
 // syncResourceInstancesTx restores the invariant for client after its meta

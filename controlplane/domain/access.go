@@ -107,3 +107,16 @@ func MayApp(id *Identity, a *App, act AppAction) bool {
 	role := AppRole(a, SubjectOf(id))
 	return role == RoleOwner || role == RoleAdmin
 }
+
+// MayUseResource reports whether client may run an instance of resource:
+// the resource's owners consent to its use by the teams with access to it
+// and by the teams they granted it to (lain's use_resources); an admin
+// may attach any.
+func MayUseResource(id *Identity, resource, client *App) bool {
+	if id.IsAdmin() {
+		return true
+	}
+	return slices.ContainsFunc(client.Teams, func(t string) bool {
+		return resource.HasTeam(t) || slices.Contains(resource.ResourceGrants, t)
+	})
+}

@@ -58,8 +58,11 @@ type App struct {
 	LastRelease int `json:"last_release"`
 	// Resource and ResourceClient name, for a resource-instance app, the
 	// resource app it instantiates and the app that uses it.
-	Resource       string    `json:"resource,omitempty"`
-	ResourceClient string    `json:"resource_client,omitempty"`
+	Resource       string `json:"resource,omitempty"`
+	ResourceClient string `json:"resource_client,omitempty"`
+	// ResourceGrants, on a resource app, are the teams its owners allowed
+	// to use it besides its own (MayUseResource).
+	ResourceGrants []string  `json:"resource_grants,omitempty"`
 	RestartedAt    time.Time `json:"restarted_at,omitzero"`
 	// Bindings are the service instances bound to the app.
 	Bindings  []Binding `json:"bindings,omitempty"`

@@ -115,6 +115,9 @@ type AppsTx interface {
 	// ListReleases returns an app's releases, newest first. The page cursor is
 	// a version number.
 	ListReleases(a *domain.App, p domain.Page) ([]domain.Release, string, error)
+	// ResourcesGrantedTo returns the names of the resources granted to team
+	// (domain.App.ResourceGrants), in order.
+	ResourcesGrantedTo(team string) ([]string, error)
 	// AppsNamedWithPrefix returns one page of the apps whose name starts with
 	// namePrefix, ordered by name. The cursor is the rest of the name after the
 	// prefix. Resource instances (resource.<resource>.<app>) are found this way.

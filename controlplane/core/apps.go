@@ -173,6 +173,11 @@ func (s *Apps) createAppTx(tx persist.Tx, id *domain.Identity, n NewApp) (*domai
 // pickTeamOwner chooses the owning team: the one named (the caller must be
 // in it, unless admin), or the caller's only team.
 func pickTeamOwner(id *domain.Identity, teamOwner string) (string, error) {
+	return pickTeam(id, teamOwner, "teamOwner")
+}
+
+// pickTeam is pickTeamOwner for a request whose team is set in field.
+func pickTeam(id *domain.Identity, teamOwner, field string) (string, error) {
 	if teamOwner != "" {
 		if !id.IsAdmin() && !id.InTeam(teamOwner) {
 			return "", domain.Forbidden("user %q is not a member of team %q", id.Email(), teamOwner)
@@ -185,6 +190,6 @@ func pickTeamOwner(id *domain.Identity, teamOwner string) (string, error) {
 	case 1:
 		return id.Teams[0], nil
 	default:
-		return "", domain.Invalid("user %q is a member of several teams: set teamOwner to one of %v", id.Email(), id.Teams)
+		return "", domain.Invalid("user %q is a member of several teams: set %s to one of %v", id.Email(), field, id.Teams)
 	}
 }

@@ -120,3 +120,15 @@ func MayUseResource(id *Identity, resource, client *App) bool {
 		return resource.HasTeam(t) || slices.Contains(resource.ResourceGrants, t)
 	})
 }
+
+// MayPipeline reports whether id may see and change a pipeline, its
+// couplings and its promotions: the members of its team, and admins.
+func MayPipeline(id *Identity, p *Pipeline) bool { return id.IsAdmin() || id.InTeam(p.Team) }
+
+// MayPromotion is MayPipeline for a promotion, which outlives its pipeline.
+func MayPromotion(id *Identity, p *Promotion) bool { return id.IsAdmin() || id.InTeam(p.Team) }
+
+// AdminTeam is the team the first start makes for the admin user. Things
+// that must have an owning team and have no other get this one (the
+// pipelines of a store from before pipelines had teams, say).
+const AdminTeam = "admin"

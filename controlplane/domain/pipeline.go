@@ -39,10 +39,13 @@ func NextStage(s Stage) (Stage, bool) {
 // StageRank is the position of s in Stages, for ordering.
 func StageRank(s Stage) int { return slices.Index(Stages, s) }
 
-// Pipeline groups apps that promote code from one stage to the next.
+// Pipeline groups apps that promote code from one stage to the next. Team
+// owns it (MayPipeline): its members see and change it, its couplings and
+// their gates, and its promotions.
 type Pipeline struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
+	Team      string    `json:"team"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -235,9 +238,12 @@ const (
 // stage of a pipeline. It is created pending and carried out target by
 // target; each target records its own outcome.
 type Promotion struct {
-	ID              string            `json:"id"`
-	PipelineID      string            `json:"pipeline_id"`
-	PipelineName    string            `json:"pipeline_name"`
+	ID           string `json:"id"`
+	PipelineID   string `json:"pipeline_id"`
+	PipelineName string `json:"pipeline_name"`
+	// Team is the pipeline's team when the promotion was made: it keeps
+	// owning the promotion after the pipeline is deleted.
+	Team            string            `json:"team"`
 	SourceAppID     string            `json:"source_app_id"`
 	SourceAppName   string            `json:"source_app_name"`
 	SourceReleaseID string            `json:"source_release_id"`

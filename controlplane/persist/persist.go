@@ -168,8 +168,9 @@ type PipelinesTx interface {
 	// DeletePipeline removes a pipeline. Its couplings are the caller's to
 	// remove first.
 	DeletePipeline(p *domain.Pipeline) error
-	// ListPipelines returns one page of pipelines ordered by name.
-	ListPipelines(p domain.Page) ([]domain.Pipeline, string, error)
+	// ListPipelines returns one page of the pipelines f selects, ordered by
+	// name.
+	ListPipelines(f PipelineFilter, p domain.Page) ([]domain.Pipeline, string, error)
 	// Coupling returns the coupling with that id.
 	Coupling(id string) (*domain.Coupling, error)
 	// CouplingOfApp returns the coupling of an app; an app is in at most one
@@ -180,8 +181,9 @@ type PipelinesTx interface {
 	PutCoupling(c *domain.Coupling) error
 	// DeleteCoupling removes a coupling and its index entries.
 	DeleteCoupling(c *domain.Coupling) error
-	// ListCouplings returns one page of every coupling, ordered by id.
-	ListCouplings(p domain.Page) ([]domain.Coupling, string, error)
+	// ListCouplings returns one page of the couplings f selects, ordered by
+	// id.
+	ListCouplings(f CouplingFilter, p domain.Page) ([]domain.Coupling, string, error)
 	// PipelineCouplings returns one page of a pipeline's couplings ordered by
 	// stage (review first), then id.
 	PipelineCouplings(pipelineID string, p domain.Page) ([]domain.Coupling, string, error)
@@ -198,9 +200,9 @@ type PipelinesTx interface {
 	// PutPromotion creates or replaces a promotion and keeps it in the pending
 	// queue exactly while its status is pending.
 	PutPromotion(p *domain.Promotion) error
-	// ListPromotions returns one page of promotions, newest first: those of one
-	// pipeline, or every one when pipelineID is empty.
-	ListPromotions(pipelineID string, p domain.Page) ([]domain.Promotion, string, error)
+	// ListPromotions returns one page of the promotions f selects, newest
+	// first.
+	ListPromotions(f PromotionFilter, p domain.Page) ([]domain.Promotion, string, error)
 	// PendingPromotions returns the ids of up to limit pending promotions,
 	// oldest first.
 	PendingPromotions(limit int) ([]string, error)
@@ -322,6 +324,29 @@ type InstanceFilter struct {
 	Service string
 	All     bool
 	Teams   []string
+}
+
+// PipelineFilter selects pipelines: every one when All is set (admins),
+// otherwise those of one of Teams (domain.MayPipeline).
+type PipelineFilter struct {
+	All   bool
+	Teams []string
+}
+
+// CouplingFilter selects couplings: every one when All is set, otherwise
+// those of the pipelines PipelineIDs.
+type CouplingFilter struct {
+	All         bool
+	PipelineIDs []string
+}
+
+// PromotionFilter selects promotions: those of the pipeline PipelineID
+// when set; else every one when All is set, otherwise those of one of
+// Teams (domain.MayPromotion).
+type PromotionFilter struct {
+	PipelineID string
+	All        bool
+	Teams      []string
 }
 
 // StackProjectFilter selects projects: every project when All is set,

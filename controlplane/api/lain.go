@@ -265,7 +265,9 @@ func lainProcView(spec domain.ProcSpec, app string, running *domain.Proc, pods [
 	}
 	if running != nil {
 		v.NumInstances, v.CPU, v.Memory, v.State = running.NumInstances, running.CPU, running.Memory, running.State
-		v.Pods = append(v.Pods, pods...)
+		if pods != nil {
+			v.Pods = pods
+		}
 	}
 	return v
 }
@@ -278,17 +280,20 @@ func lainProcsOf(a *domain.App) []lainProc {
 		return out
 	}
 	running := make(map[string]*domain.Proc, len(a.Procs))
-	for i := range a.Procs {
-		running[a.Procs[i].Name] = &a.Procs[i]
-	}
 	pods := make(map[string][]lainPod, len(a.Procs))
+	for i := range a.Procs {
+		p := &a.Procs[i]
+		running[p.Name] = p
+		pods[p.Name] = make([]lainPod, 0, p.NumInstances)
+	}
 	for _, u := range a.Units {
 		pods[u.Proc] = append(pods[u.Proc], lainPod{Name: u.Name, IP: u.IP, State: u.State})
 	}
-	for _, spec := range a.Meta.Procs {
+	specs := slices.SortedFunc(slices.Values(a.Meta.Procs), func(x, y domain.ProcSpec) int { return cmp.Compare(x.Name, y.Name) })
+	out = slices.Grow(out, len(specs))
+	for _, spec := range specs {
 		out = append(out, lainProcView(spec, a.Name, running[spec.Name], pods[spec.Name]))
 	}
-	slices.SortFunc(out, func(x, y lainProc) int { return cmp.Compare(x.ProcName, y.ProcName) })
 	return out
 }
 

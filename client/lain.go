@@ -297,6 +297,45 @@ func (s *DeploymentsService) ResourceInstances(ctx context.Context, resource str
 	return out, resp, err
 }
 
+// ResourceGrant is a team allowed to use a resource besides the teams of
+// the resource itself.
+type ResourceGrant struct {
+	Resource string `json:"resource"`
+	Team     string `json:"team"`
+	URL      string `json:"url"`
+}
+
+// ResourceGrants returns the teams granted the use of a resource, by name.
+func (s *DeploymentsService) ResourceGrants(ctx context.Context, resource string, opts *ListOptions) ([]ResourceGrant, *Response, error) {
+	var out []ResourceGrant
+	resp, err := s.client.doLain(ctx, request{method: http.MethodGet, path: path("/api/v1/resources/%s/grants/", resource), query: opts.query()}, "grants", &out)
+	return out, resp, err
+}
+
+// GrantResource lets the apps of team use a resource. Only the resource's
+// owners and admins may.
+func (s *DeploymentsService) GrantResource(ctx context.Context, resource, team string) (*ResourceGrant, *Response, error) {
+	var out ResourceGrant
+	resp, err := s.client.doLain(ctx, request{method: http.MethodPut, path: path("/api/v1/resources/%s/grants/%s/", resource, team)}, "grant", &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// RevokeResource withdraws a team's grant; its apps keep their instances
+// until RemoveResourceUser takes them off.
+func (s *DeploymentsService) RevokeResource(ctx context.Context, resource, team string) (*Response, error) {
+	return s.client.do(ctx, request{method: http.MethodDelete, path: path("/api/v1/resources/%s/grants/%s/", resource, team)}, nil)
+}
+
+// RemoveResourceUser takes app off a resource: the resource leaves the
+// app's use_resources and its instance goes. Only the resource's owners
+// and admins may.
+func (s *DeploymentsService) RemoveResourceUser(ctx context.Context, resource, app string) (*Response, error) {
+	return s.client.do(ctx, request{method: http.MethodDelete, path: path("/api/v1/resources/%s/instances/%s/", resource, app)}, nil)
+}
+
 func (s *DeploymentsService) app(ctx context.Context, r request) (*DeployedApp, *Response, error) {
 	var out DeployedApp
 	resp, err := s.client.doLain(ctx, r, "app", &out)

@@ -178,3 +178,43 @@ func TestLainDeploymentsAndProcs(t *testing.T) {
 		t.Fatalf("instances after undeploy: %+v %v", instances, err)
 	}
 }
+
+func TestLainResourceGrants(t *testing.T) {
+	ctx := context.Background()
+	srv := berthtest.Start(t)
+	ana := newClient(t, srv, srv.NewTeamUser(t, "ana@example.com", "devs").Token)
+	bo := newClient(t, srv, srv.NewTeamUser(t, "bo@example.com", "ops").Token)
+	if _, _, err := ana.Repos.Register(ctx, client.RepoRegistration{AppName: "redis", Meta: &client.AppMeta{AppType: "resource", Procs: []client.ProcSpec{{Name: "server", NumInstances: 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	uses := client.RepoRegistration{AppName: "ops-web", Meta: &client.AppMeta{UseResources: []string{"redis"}}}
+	if _, _, err := bo.Repos.Register(ctx, uses); client.StatusCode(err) != 422 {
+		t.Fatalf("another team's resource without a grant: %v", err)
+	}
+	g, _, err := ana.Deployments.GrantResource(ctx, "redis", "ops")
+	if err != nil || g.Resource != "redis" || g.Team != "ops" {
+		t.Fatalf("grant: %+v %v", g, err)
+	}
+	grants, _, err := ana.Deployments.ResourceGrants(ctx, "redis", nil)
+	if err != nil || len(grants) != 1 || grants[0].Team != "ops" {
+		t.Fatalf("grants: %+v %v", grants, err)
+	}
+	if _, _, err := bo.Repos.Register(ctx, uses); err != nil {
+		t.Fatalf("granted resource: %v", err)
+	}
+	if _, _, err := bo.Deployments.Deploy(ctx, "ops-web"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ana.Deployments.RevokeResource(ctx, "redis", "ops"); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, err := ana.Deployments.RemoveResourceUser(ctx, "redis", "ops-web"); err != nil {
+		t.Fatalf("remove the user: %v", err)
+	}
+	if instances, _, err := ana.Deployments.ResourceInstances(ctx, "redis", nil); err != nil || len(instances) != 0 {
+		t.Fatalf("instances after the user was removed: %+v %v", instances, err)
+	}
+	if _, err := ana.Deployments.RemoveResourceUser(ctx, "redis", "ops-web"); !client.IsNotFound(err) {
+		t.Fatalf("remove again: %v", err)
+	}
+}

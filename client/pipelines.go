@@ -165,10 +165,12 @@ func (s *ReleasesService) GetStatus(ctx context.Context, app, release, statusID 
 // PipelinesService manages pipelines and stages (Akkeris).
 type PipelinesService service
 
-// Pipeline groups the apps code is promoted through.
+// Pipeline groups the apps code is promoted through. Team owns it: its
+// members see and change it, its couplings and promotions.
 type Pipeline struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
+	Team      string    `json:"team"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -179,17 +181,30 @@ type StatusContext struct {
 	Name    string `json:"name"`
 }
 
-// Create creates a pipeline.
+// Create creates a pipeline owned by the caller's only team (see
+// CreateInTeam).
 func (s *PipelinesService) Create(ctx context.Context, name string) (*Pipeline, *Response, error) {
+	return s.CreateInTeam(ctx, name, "")
+}
+
+// CreateInTeam creates an empty pipeline owned by team, which the caller
+// must be in (admins may name any); an empty team is the caller's only
+// team.
+func (s *PipelinesService) CreateInTeam(ctx context.Context, name, team string) (*Pipeline, *Response, error) {
 	var out Pipeline
-	resp, err := s.client.do(ctx, request{method: http.MethodPost, path: "/pipelines", body: map[string]string{"name": name}}, &out)
+	body := map[string]string{"name": name}
+	if team != "" {
+		body["team"] = team
+	}
+	resp, err := s.client.do(ctx, request{method: http.MethodPost, path: "/pipelines", body: body}, &out)
 	if err != nil {
 		return nil, resp, err
 	}
 	return &out, resp, nil
 }
 
-// List returns the pipelines by name.
+// List returns the pipelines of the caller's teams (every one for an
+// admin), by name.
 func (s *PipelinesService) List(ctx context.Context, opts *ListOptions) ([]Pipeline, *Response, error) {
 	var out []Pipeline
 	resp, err := s.client.do(ctx, request{method: http.MethodGet, path: "/pipelines", query: opts.query()}, &out)
@@ -206,8 +221,8 @@ func (s *PipelinesService) Get(ctx context.Context, pipeline string) (*Pipeline,
 	return &out, resp, nil
 }
 
-// Delete removes a pipeline and its couplings (admins only when it has
-// any) and returns it.
+// Delete removes a pipeline and its couplings (members of its team and
+// admins) and returns it.
 func (s *PipelinesService) Delete(ctx context.Context, pipeline string) (*Pipeline, *Response, error) {
 	var out Pipeline
 	resp, err := s.client.do(ctx, request{method: http.MethodDelete, path: path("/pipelines/%s", pipeline)}, &out)

@@ -93,11 +93,21 @@ func TestPipelinesAndCouplingsServices(t *testing.T) {
 	u := srv.NewTeamUser(t, "ana@example.com", "devs")
 	c := newClient(t, srv, u.Token)
 	admin := newClient(t, srv, srv.AdminToken)
+	other := newClient(t, srv, srv.NewTeamUser(t, "bo@example.com", "ops").Token)
 	ids := createApps(t, srv, u.Token, "web-dev", "web-stg")
 
 	p, _, err := c.Pipelines.Create(ctx, "web")
-	if err != nil || p.Name != "web" || p.ID == "" {
+	if err != nil || p.Name != "web" || p.ID == "" || p.Team != "devs" {
 		t.Fatalf("create: %+v %v", p, err)
+	}
+	if _, _, err := c.Pipelines.CreateInTeam(ctx, "ops-pipe", "ops"); !client.IsForbidden(err) {
+		t.Fatalf("create in another team: %v", err)
+	}
+	if got, _, err := admin.Pipelines.CreateInTeam(ctx, "ops-pipe", "ops"); err != nil || got.Team != "ops" {
+		t.Fatalf("admin creates in a team: %+v %v", got, err)
+	}
+	if _, _, err := other.Pipelines.Get(ctx, "web"); !client.IsForbidden(err) {
+		t.Fatalf("another team reads the pipeline: %v", err)
 	}
 	if _, _, err := c.Pipelines.Create(ctx, "web"); client.StatusCode(err) != 422 {
 		t.Fatalf("taken name: %v", err)
@@ -147,11 +157,11 @@ func TestPipelinesAndCouplingsServices(t *testing.T) {
 	if got, _, err := c.Couplings.Update(ctx, stg.ID, []string{"ci/integration", "qa/approval"}); err != nil || len(got.RequiredStatusChecks.Contexts) != 2 {
 		t.Fatalf("tighten: %+v %v", got, err)
 	}
-	if _, _, err := c.Couplings.Update(ctx, stg.ID, nil); !client.IsForbidden(err) {
-		t.Fatalf("a user loosened a gate: %v", err)
+	if _, _, err := other.Couplings.Update(ctx, stg.ID, nil); !client.IsForbidden(err) {
+		t.Fatalf("another team loosened a gate: %v", err)
 	}
-	if got, _, err := admin.Couplings.Update(ctx, stg.ID, nil); err != nil || len(got.RequiredStatusChecks.Contexts) != 0 {
-		t.Fatalf("admin loosens: %+v %v", got, err)
+	if got, _, err := c.Couplings.Update(ctx, stg.ID, nil); err != nil || len(got.RequiredStatusChecks.Contexts) != 0 {
+		t.Fatalf("the pipeline's team loosens: %+v %v", got, err)
 	}
 
 	rel, _, err := c.Releases.Create(ctx, "web-dev", client.NewRelease{Image: "registry/web:1"})
@@ -166,11 +176,11 @@ func TestPipelinesAndCouplingsServices(t *testing.T) {
 		t.Fatalf("pipeline statuses: %+v %v", seen, err)
 	}
 
-	if _, _, err := c.Couplings.Delete(ctx, dev.ID); !client.IsForbidden(err) {
-		t.Fatalf("a user removed a coupling: %v", err)
+	if _, _, err := other.Couplings.Delete(ctx, dev.ID); !client.IsForbidden(err) {
+		t.Fatalf("another team removed a coupling: %v", err)
 	}
-	if got, _, err := admin.Couplings.Delete(ctx, dev.ID); err != nil || got.ID != dev.ID {
-		t.Fatalf("admin removes: %+v %v", got, err)
+	if got, _, err := c.Couplings.Delete(ctx, dev.ID); err != nil || got.ID != dev.ID {
+		t.Fatalf("the team removes its coupling: %+v %v", got, err)
 	}
 	if _, _, err := c.Couplings.GetByApp(ctx, "web-dev"); !client.IsNotFound(err) {
 		t.Fatalf("coupling after removal: %v", err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -142,11 +143,12 @@ func (r *appResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 			},
 			"procs": schema.ListNestedAttribute{
 				Description: "The procs the app declares (lain's procs), in order. When not set, the app keeps the procs it declares (set through lain, for instance) and they are shown here. " +
-					"Changes apply in place; on a deployed app the running procs follow at once.",
+					"Changes apply in place; on a deployed app the running procs follow at once. " +
+					fmt.Sprintf("At most %d procs, running at most %d instances in all.", domain.MaxProcsPerApp, domain.MaxUnitsPerApp),
 				Optional:      true,
 				Computed:      true,
 				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown()},
-				Validators:    []validator.List{uniqueProcNames{}},
+				Validators:    []validator.List{uniqueProcNames{}, listvalidator.SizeAtMost(domain.MaxProcsPerApp)},
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
 						"name": schema.StringAttribute{

@@ -57,7 +57,8 @@ func (r *pipelineCouplingResource) Schema(_ context.Context, _ resource.SchemaRe
 	resp.Schema = schema.Schema{
 		Description: "Puts an app in a pipeline at a stage, with the release status checks a release must pass " +
 			"before it is promoted to this app. An app is in at most one pipeline. " +
-			"Deleting a coupling, or dropping one of its required status checks, loosens a gate: only an admin may.",
+			"Coupling needs membership of the pipeline's team and the right to change the app. " +
+			"Dropping a required status check, or deleting a coupling that has any, loosens a gate: only the pipeline's team (and admins) may.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The coupling's UUID.",
@@ -87,7 +88,7 @@ func (r *pipelineCouplingResource) Schema(_ context.Context, _ resource.SchemaRe
 			"required_status_checks": schema.SetAttribute{
 				Description: "Release status contexts (e.g. `ci/circleci`) that must be in state `success` on a release before it is promoted to this app; " +
 					"each is 6 to 31 letters, digits and `./\\+-`. Defaults to none. A `review` coupling takes none. " +
-					"Changed in place; removing a context needs an admin.",
+					"Changed in place; removing a context is for the pipeline's team (and admins).",
 				ElementType: types.StringType,
 				Optional:    true,
 				Computed:    true,

@@ -32,10 +32,12 @@ func hclStrings(values ...string) string {
 const couplingPipelines = `
 resource "berth_pipeline" "p" {
   name = "web"
+  team = "devs"
 }
 
 resource "berth_pipeline" "p2" {
   name = "web-next"
+  team = "devs"
 }
 `
 

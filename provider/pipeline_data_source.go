@@ -36,6 +36,7 @@ type pipelineDataSource struct {
 type pipelineDataSourceModel struct {
 	ID        types.String `tfsdk:"id"`
 	Name      types.String `tfsdk:"name"`
+	Team      types.String `tfsdk:"team"`
 	Couplings types.List   `tfsdk:"couplings"`
 }
 
@@ -74,6 +75,10 @@ func (d *pipelineDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				Optional:    true,
 				Computed:    true,
 				Validators:  []validator.String{stringvalidator.RegexMatches(pipelineNameRe, "must be a lowercase letter followed by 2 to 22 lowercase letters, digits or '-'")},
+			},
+			"team": schema.StringAttribute{
+				Description: "The team that owns the pipeline: its members (and admins) see and change it.",
+				Computed:    true,
 			},
 			"couplings": schema.ListNestedAttribute{
 				Description: "The apps in the pipeline, by stage in promotion order (review first).",
@@ -143,6 +148,6 @@ func (d *pipelineDataSource) Read(ctx context.Context, req datasource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	state := pipelineDataSourceModel{ID: types.StringValue(p.ID), Name: types.StringValue(p.Name), Couplings: list}
+	state := pipelineDataSourceModel{ID: types.StringValue(p.ID), Name: types.StringValue(p.Name), Team: types.StringValue(p.Team), Couplings: list}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }

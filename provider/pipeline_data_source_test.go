@@ -18,11 +18,11 @@ func TestAccPipelineDataSource(t *testing.T) {
 	srv, admin := accServer(t)
 	ctx := context.Background()
 	apps := createApps(t, admin, "devs", "orders-dev", "orders-stg", "orders-prd")
-	pipeline, _, err := admin.Pipelines.Create(ctx, "orders")
+	pipeline, _, err := admin.Pipelines.CreateInTeam(ctx, "orders", "devs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := admin.Pipelines.Create(ctx, "empty"); err != nil {
+	if _, _, err := admin.Pipelines.CreateInTeam(ctx, "empty", "devs"); err != nil {
 		t.Fatal(err)
 	}
 	// Coupled out of stage order: the data source lists them in it.
@@ -106,6 +106,7 @@ data "berth_pipeline" "empty" {
 					statecheck.ExpectKnownValue("data.berth_pipeline.by_name", tfjsonpath.New("id"), knownvalue.StringExact(pipeline.ID)),
 					statecheck.ExpectKnownValue("data.berth_pipeline.by_name", tfjsonpath.New("couplings"), couplings),
 					statecheck.ExpectKnownValue("data.berth_pipeline.by_id", tfjsonpath.New("name"), knownvalue.StringExact("orders")),
+					statecheck.ExpectKnownValue("data.berth_pipeline.by_id", tfjsonpath.New("team"), knownvalue.StringExact("devs")),
 					statecheck.ExpectKnownValue("data.berth_pipeline.by_id", tfjsonpath.New("couplings"), couplings),
 					statecheck.ExpectKnownValue("data.berth_pipeline.empty", tfjsonpath.New("couplings"), knownvalue.ListSizeExact(0)),
 				},

@@ -78,6 +78,7 @@ func shopPromotionConfig(devApp, stgApp string, promotionLines ...string) string
 	return fmt.Sprintf(`
 resource "berth_pipeline" "p" {
   name = "shop"
+  team = "devs"
 }
 
 resource "berth_pipeline_coupling" "dev" {
@@ -298,6 +299,7 @@ resource "berth_pipeline_coupling" "worker" {
 	return fmt.Sprintf(`
 resource "berth_pipeline" "p" {
   name = "api"
+  team = "devs"
 }
 
 resource "berth_pipeline_coupling" "dev" {

@@ -35,6 +35,7 @@ type pipelineResource struct {
 type pipelineModel struct {
 	ID   types.String `tfsdk:"id"`
 	Name types.String `tfsdk:"name"`
+	Team types.String `tfsdk:"team"`
 }
 
 // pipelineNameRe is the server's rule for pipeline names.
@@ -48,7 +49,7 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 	resp.Schema = schema.Schema{
 		Description: "A pipeline: the apps a release is promoted through, one stage after another " +
 			"(review, development, staging, production). Apps join it with `berth_pipeline_coupling`. " +
-			"Deleting a pipeline that still has couplings needs an admin; Terraform deletes the couplings it manages first.",
+			"A pipeline belongs to a team: its members (and admins) see and change it, its couplings, their required status checks and its promotions.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Description:   "The pipeline's UUID.",
@@ -60,6 +61,17 @@ func (r *pipelineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Required:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.RegexMatches(pipelineNameRe, "must be a lowercase letter followed by 2 to 22 lowercase letters, digits or '-'")},
+			},
+			"team": schema.StringAttribute{
+				Description: "The team that owns the pipeline; the caller must be a member (admins may name any). " +
+					"Unset, the caller's only team, which is an error for a caller in several teams. Changing it replaces the pipeline.",
+				Optional: true,
+				Computed: true,
+				PlanModifiers: []planmodifier.String{
+					stringplanmodifier.RequiresReplaceIfConfigured(),
+					stringplanmodifier.UseStateForUnknown(),
+				},
+				Validators: []validator.String{stringvalidator.RegexMatches(teamNameRe, "must start with a letter and contain only letters, digits, '-' and '_' (at most 63 characters)")},
 			},
 		},
 	}
@@ -79,7 +91,7 @@ func (r *pipelineResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	p, _, err := r.client.Pipelines.Create(ctx, plan.Name.ValueString())
+	p, _, err := r.client.Pipelines.CreateInTeam(ctx, plan.Name.ValueString(), plan.Team.ValueString())
 	if client.StatusCode(err) == http.StatusUnprocessableEntity {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Pipeline name taken",
 			fmt.Sprintf("%s.\nIf that pipeline is the one meant here, import it: terraform import berth_pipeline.<name> %s", err, plan.Name.ValueString()))
@@ -140,5 +152,5 @@ func (r *pipelineResource) ImportState(ctx context.Context, req resource.ImportS
 }
 
 func pipelineModelOf(p *client.Pipeline) *pipelineModel {
-	return &pipelineModel{ID: types.StringValue(p.ID), Name: types.StringValue(p.Name)}
+	return &pipelineModel{ID: types.StringValue(p.ID), Name: types.StringValue(p.Name), Team: types.StringValue(p.Team)}
 }

@@ -91,6 +91,8 @@ func TestAccPipeline(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("berth_pipeline.p", tfjsonpath.New("name"), knownvalue.StringExact("shop")),
 					statecheck.ExpectKnownValue("berth_pipeline.p", tfjsonpath.New("id"), knownvalue.StringRegexp(uuidRe)),
+					// The admin's only team, when none is named.
+					statecheck.ExpectKnownValue("berth_pipeline.p", tfjsonpath.New("team"), knownvalue.StringExact("admin")),
 				},
 				Check: resource.ComposeTestCheckFunc(
 					pipelineExists(admin, "shop"),

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -99,5 +100,79 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("a normal client: %d", resp.StatusCode)
+	}
+}
+
+// slowPost sends a POST whose body never finishes: the head at once, then
+// a byte every 50ms until the server answers or closes. It returns what the
+// server answered.
+func slowPost(addr string) (string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	answer := make(chan string, 1)
+	go func() {
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		b, _ := io.ReadAll(conn)
+		answer <- string(b)
+	}()
+	head := "POST /users HTTP/1.1\r\nHost: berth\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+	if _, err := io.WriteString(conn, head); err != nil {
+		return "", err
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for range 400 {
+		select {
+		case a := <-answer:
+			return a, nil
+		case <-tick.C:
+		}
+		if _, err := io.WriteString(conn, " "); err != nil {
+			break
+		}
+	}
+	select {
+	case a := <-answer:
+		return a, nil
+	case <-time.After(30 * time.Second):
+		return "", fmt.Errorf("no answer and no close")
+	}
+}
+
+// TestSlowBodiesGet408WithEqualTimeouts: with the read and write timeouts
+// equal, as they are by default, the write deadline net/http set when the
+// headers arrived has passed when the body times out; every slow client
+// must still get its 408.
+func TestSlowBodiesGet408WithEqualTimeouts(t *testing.T) {
+	addr, _, stop := startBerthd(t, t.TempDir(), nil, "--read-header-timeout", "1s", "--read-timeout", "1s", "--write-timeout", "1s")
+	defer stop()
+	const clients = 20
+	answers := make([]string, clients)
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], errs[i] = slowPost(addr)
+		}()
+	}
+	wg.Wait()
+	got := 0
+	for i, a := range answers {
+		if errs[i] != nil {
+			t.Errorf("slow client %d: %v", i, errs[i])
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(a)), nil)
+		if err == nil && resp.StatusCode == http.StatusRequestTimeout && strings.Contains(a, `"code":"timeout"`) {
+			got++
+		}
+	}
+	if got != clients {
+		t.Fatalf("%d of %d slow clients got a 408", got, clients)
 	}
 }

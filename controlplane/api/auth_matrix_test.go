@@ -45,8 +45,8 @@ const (
 	// ownScope: the route acts on the caller's own account, team or
 	// project; the answer must show nothing of the owning team's.
 	ownScope
-	// anyUser: shared by every signed-in user, as in the original (Akkeris
-	// pipelines, the platform and healer lists).
+	// anyUser: shared by every signed-in user (the platform, healer and
+	// pipeline stage lists).
 	anyUser
 	// adminOnly: admins only; even a member of the owning team gets 403.
 	adminOnly
@@ -272,9 +272,24 @@ var authMatrix = map[string]authRow{
 		return "/api/v1/apps/" + f.deployed(t) + "/procs/web/", nil
 	}),
 	"GET /api/v1/resources/{resource}/instances/": same(refused, "/api/v1/resources/alpha-res/instances/", nil),
+	"DELETE /api/v1/resources/{resource}/instances/{app}/": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		name := f.name("alpha-u")
+		f.call(t, "POST", "/api/v1/repos/", f.owner.Token, map[string]any{"appname": name, "team": "alpha", "meta": map[string]any{"use_resources": []string{"alpha-res"}}})
+		f.call(t, "POST", "/api/v1/apps/", f.owner.Token, map[string]string{"appname": name})
+		return "/api/v1/resources/alpha-res/instances/" + name + "/", nil
+	}),
+	"GET /api/v1/resources/{resource}/grants/": same(refused, "/api/v1/resources/alpha-res/grants/", nil),
+	"PUT /api/v1/resources/{resource}/grants/{team}/": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		return "/api/v1/resources/alpha-res/grants/" + f.team(t) + "/", nil
+	}),
+	"DELETE /api/v1/resources/{resource}/grants/{team}/": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		team := f.team(t)
+		f.call(t, "PUT", "/api/v1/resources/alpha-res/grants/"+team+"/", f.owner.Token, nil)
+		return "/api/v1/resources/alpha-res/grants/" + team + "/", nil
+	}),
 
-	// Akkeris: app routes need access to the app; pipelines, couplings and
-	// promotions are read by every signed-in user, as in Akkeris.
+	// Akkeris: app routes need access to the app; pipelines, their
+	// couplings and their promotions are their team's.
 	"POST /apps/{app}/releases": same(refused, "/apps/alpha-app/releases", map[string]string{"image": "registry.local/alpha:2"}),
 	"GET /apps/{app}/releases":  same(refused, "/apps/alpha-app/releases", nil),
 	"GET /apps/{app}/releases/{release}": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
@@ -293,43 +308,47 @@ var authMatrix = map[string]authRow{
 		return "/apps/alpha-app/releases/" + f.releaseID + "/statuses/" + f.statusID, map[string]string{"state": "success"}
 	}),
 	"GET /apps/{app}/pipeline-couplings": same(refused, "/apps/alpha-app/pipeline-couplings", nil),
-	"POST /pipelines": each(anyUser, func(t *testing.T, f *authFixture) (authCall, authCall) {
-		return authCall{path: "/pipelines", body: map[string]string{"name": f.name("alpha-p")}}, authCall{path: "/pipelines", body: map[string]string{"name": f.name("beta-p")}}
+	"POST /pipelines": each(ownScope, func(t *testing.T, f *authFixture) (authCall, authCall) {
+		return authCall{path: "/pipelines", body: map[string]string{"name": f.name("alpha-p"), "team": "alpha"}}, authCall{path: "/pipelines", body: map[string]string{"name": f.name("beta-p"), "team": "beta"}}
 	}),
-	"GET /pipelines":                               same(anyUser, "/pipelines", nil),
-	"GET /pipelines/{pipeline}":                    same(anyUser, "/pipelines/alpha-pipe", nil),
-	"GET /pipelines/{pipeline}/statuses":           same(anyUser, "/pipelines/alpha-pipe/statuses", nil),
-	"GET /pipelines/{pipeline}/pipeline-couplings": same(anyUser, "/pipelines/alpha-pipe/pipeline-couplings", nil),
-	// Deleting a pipeline removes its couplings, which loosens gates:
-	// admins only (an empty pipeline is anyone's to delete, as in Akkeris).
-	"DELETE /pipelines/{pipeline}": fresh(adminOnly, func(t *testing.T, f *authFixture) (string, any) {
+	"GET /pipelines":                               same(ownScope, "/pipelines", nil),
+	"GET /pipelines/{pipeline}":                    same(refused, "/pipelines/alpha-pipe", nil),
+	"GET /pipelines/{pipeline}/statuses":           same(refused, "/pipelines/alpha-pipe/statuses", nil),
+	"GET /pipelines/{pipeline}/pipeline-couplings": same(refused, "/pipelines/alpha-pipe/pipeline-couplings", nil),
+	// Deleting a pipeline removes its couplings and their gates: its
+	// team's to do, no admin needed.
+	"DELETE /pipelines/{pipeline}": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		p := f.name("alpha-p")
-		f.call(t, "POST", "/pipelines", f.owner.Token, map[string]string{"name": p})
-		f.call(t, "POST", "/pipeline-couplings", f.owner.Token, map[string]string{"app": f.app(t), "pipeline": p, "stage": "development"})
+		f.call(t, "POST", "/pipelines", f.owner.Token, map[string]string{"name": p, "team": "alpha"})
+		f.call(t, "POST", "/pipeline-couplings", f.owner.Token, map[string]any{"app": f.app(t), "pipeline": p, "stage": "production",
+			"required_status_checks": map[string]any{"contexts": []string{"ci/alpha"}}})
 		return "/pipelines/" + p, nil
 	}),
 	"GET /pipeline-stages": same(anyUser, "/pipeline-stages", nil),
 	"POST /pipeline-couplings": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		return "/pipeline-couplings", map[string]string{"app": f.app(t), "pipeline": "alpha-pipe", "stage": "production"}
 	}),
-	"GET /pipeline-couplings": same(anyUser, "/pipeline-couplings", nil),
-	"GET /pipeline-couplings/{coupling}": fresh(anyUser, func(t *testing.T, f *authFixture) (string, any) {
+	"GET /pipeline-couplings": same(ownScope, "/pipeline-couplings", nil),
+	"GET /pipeline-couplings/{coupling}": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		return "/pipeline-couplings/" + f.couplingID, nil
 	}),
 	"PATCH /pipeline-couplings/{coupling}": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		return "/pipeline-couplings/" + f.couplingID, map[string]any{"required_status_checks": map[string]any{"contexts": []string{"ci/alpha"}}}
 	}),
-	"DELETE /pipeline-couplings/{coupling}": fresh(adminOnly, func(t *testing.T, f *authFixture) (string, any) {
+	// A coupling with a required check gates its stage: the pipeline's
+	// team removes it.
+	"DELETE /pipeline-couplings/{coupling}": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		var c struct{ ID string }
-		f.call(t, "POST", "/pipeline-couplings", f.owner.Token, map[string]string{"app": f.app(t), "pipeline": "alpha-pipe", "stage": "production"}).JSON(t, &c)
+		f.call(t, "POST", "/pipeline-couplings", f.owner.Token, map[string]any{"app": f.app(t), "pipeline": "alpha-pipe", "stage": "production",
+			"required_status_checks": map[string]any{"contexts": []string{"ci/alpha"}}}).JSON(t, &c)
 		return "/pipeline-couplings/" + c.ID, nil
 	}),
 	"POST /pipeline-promotions": same(refused, "/pipeline-promotions", promotionBody("alpha-pipe", "alpha-app", "alpha-stg")),
-	"GET /pipeline-promotions":  same(anyUser, "/pipeline-promotions", nil),
-	"GET /pipeline-promotions/{promotion}": fresh(anyUser, func(t *testing.T, f *authFixture) (string, any) {
+	"GET /pipeline-promotions":  same(ownScope, "/pipeline-promotions", nil),
+	"GET /pipeline-promotions/{promotion}": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		return "/pipeline-promotions/" + f.promotionID, nil
 	}),
-	"GET /pipeline-promotions/{promotion}/promotion-targets": fresh(anyUser, func(t *testing.T, f *authFixture) (string, any) {
+	"GET /pipeline-promotions/{promotion}/promotion-targets": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		return "/pipeline-promotions/" + f.promotionID + "/promotion-targets", nil
 	}),
 

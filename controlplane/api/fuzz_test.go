@@ -3,11 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -19,7 +21,8 @@ import (
 // One fuzz target per dialect sends arbitrary path values and bodies to
 // every route of that dialect, as the admin (and, on the stack routes,
 // with a project's key): whatever arrives, the server must answer it
-// without panicking and without a 5xx. `make fuzz` runs each for a while;
+// without panicking, without a 5xx, and without allocating much more than
+// the body it was sent (maxFuzzAlloc): a request never amplifies. `make fuzz` runs each for a while;
 // plain `go test` replays the seed corpus, which is the seeds below plus
 // testdata/fuzz/<target>/ (valid bodies for representative routes, and
 // every input that once failed).
@@ -87,6 +90,7 @@ func fuzzDialect(f *testing.F, dialect string) {
 		nil, []byte(`{}`), []byte(`[]`), []byte(`null`), []byte(`{"name":"x"}`), []byte(`{"name":1}`),
 		[]byte(`{"email":"a@b.co","password":"123456"}`), []byte("id: svc\nendpoint:\n  production: http://x\n"),
 		[]byte(`{"branch":"main","ttl":-1}`), []byte(`{"num_instances":2,"cpu":1}`), []byte("\x00\xff{"),
+		amplifyingYAML(), amplifyingMeta(),
 	}
 	for _, r := range routes {
 		for _, s := range seeds {
@@ -124,11 +128,44 @@ func fuzzDialect(f *testing.F, dialect string) {
 		req.Header.Set("X-API-Key", projectKey)
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		inst.API.ServeHTTP(rec, req)
+		runtime.ReadMemStats(&after)
 		if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("%s %s with body %q: %d %s", r.Method, target, body, rec.Code, rec.Body)
 		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > maxFuzzAlloc(len(body)) {
+			t.Fatalf("%s %s with a body of %d bytes allocated %d MiB (bound %d MiB): %d %.200s",
+				r.Method, target, len(body), n>>20, maxFuzzAlloc(len(body))>>20, rec.Code, rec.Body)
+		}
 	})
+}
+
+// maxFuzzAlloc bounds what serving one fuzzed request may allocate: a
+// fixed allowance for the request itself and the fixture's answers, and a
+// multiple of the body for decoding it. An amplification (a few kilobytes
+// that expand to megabytes) is far beyond it.
+func maxFuzzAlloc(bodyLen int) uint64 { return 32<<20 + 32*uint64(bodyLen) }
+
+// amplifyingYAML is a 10 KB service manifest whose aliases expand to 4 MB.
+func amplifyingYAML() []byte {
+	var b strings.Builder
+	b.WriteString("id: bomb\nenv:\n  A0: &v " + strings.Repeat("x", 4096) + "\n")
+	for i := 1; i < 1000; i++ {
+		fmt.Fprintf(&b, "  A%d: *v\n", i)
+	}
+	return []byte(b.String())
+}
+
+// amplifyingMeta is a lain meta declaring far more units than an app may
+// run.
+func amplifyingMeta() []byte {
+	var procs []string
+	for i := range 2000 {
+		procs = append(procs, fmt.Sprintf(`{"name":"p%d","num_instances":100}`, i))
+	}
+	return []byte(`{"appname":"amp","meta":{"procs":[` + strings.Join(procs, ",") + `]}}`)
 }
 
 // fuzzFixture gives the fuzzer's server something of every dialect to

@@ -47,6 +47,12 @@ func (s *Server) lainRoutes() {
 	route(http.MethodDelete, "/apps/{app}/procs/{proc}/", s.lainUndeployProc)
 
 	route(http.MethodGet, "/resources/{resource}/instances/", s.lainListInstances)
+	// berth's: a resource's owners consent to its use by other teams and
+	// take users off it (the console has no such routes).
+	route(http.MethodDelete, "/resources/{resource}/instances/{app}/", s.lainRemoveResourceUser)
+	route(http.MethodGet, "/resources/{resource}/grants/", s.lainListGrants)
+	route(http.MethodPut, "/resources/{resource}/grants/{team}/", s.lainGrantResource)
+	route(http.MethodDelete, "/resources/{resource}/grants/{team}/", s.lainRevokeResource)
 }
 
 // writeLain answers with lain's envelope: the object under its name, a
@@ -250,36 +256,63 @@ type lainPod struct {
 	Message   string     `json:"message,omitempty"`
 }
 
+// lainPodOf is a unit as lain shows a pod.
+func lainPodOf(u domain.Unit) lainPod {
+	pod := lainPod{Name: u.Name, IP: u.IP, State: u.State, Address: u.Address, Release: u.Release, Message: u.Message}
+	if !u.StartedAt.IsZero() {
+		t := u.StartedAt.UTC()
+		pod.StartedAt = &t
+	}
+	return pod
+}
+
+// lainProcOf is one declared proc as lain shows it.
 func lainProcOf(a *domain.App, spec domain.ProcSpec) lainProc {
+	var pods []lainPod
+	for _, u := range a.Units {
+		if u.Proc == spec.Name {
+			pods = append(pods, lainPodOf(u))
+		}
+	}
+	return lainProcView(spec, a.Name, a.Proc(spec.Name), pods)
+}
+
+func lainProcView(spec domain.ProcSpec, app string, running *domain.Proc, pods []lainPod) lainProc {
 	v := lainProc{
 		ProcName: spec.Name, NumInstances: spec.NumInstances, CPU: spec.CPU, Memory: spec.Memory,
-		State: domain.StateUndeployed, Pods: []lainPod{}, URL: lainProcURL(a.Name, spec.Name),
+		State: domain.StateUndeployed, Pods: []lainPod{}, URL: lainProcURL(app, spec.Name),
 	}
-	if p := a.Proc(spec.Name); p != nil {
-		v.NumInstances, v.CPU, v.Memory, v.State = p.NumInstances, p.CPU, p.Memory, p.State
-		for _, u := range a.Units {
-			if u.Proc == p.Name {
-				pod := lainPod{Name: u.Name, IP: u.IP, State: u.State, Address: u.Address, Release: u.Release, Message: u.Message}
-				if !u.StartedAt.IsZero() {
-					t := u.StartedAt.UTC()
-					pod.StartedAt = &t
-				}
-				v.Pods = append(v.Pods, pod)
-			}
+	if running != nil {
+		v.NumInstances, v.CPU, v.Memory, v.State = running.NumInstances, running.CPU, running.Memory, running.State
+		if pods != nil {
+			v.Pods = pods
 		}
 	}
 	return v
 }
 
-// lainProcsOf lists an app's declared procs by name.
+// lainProcsOf lists an app's declared procs by name. The procs and units
+// are each read once, so the view costs what it shows.
 func lainProcsOf(a *domain.App) []lainProc {
 	out := []lainProc{}
-	if a.Meta != nil {
-		for _, spec := range a.Meta.Procs {
-			out = append(out, lainProcOf(a, spec))
-		}
+	if a.Meta == nil {
+		return out
 	}
-	slices.SortFunc(out, func(x, y lainProc) int { return cmp.Compare(x.ProcName, y.ProcName) })
+	running := make(map[string]*domain.Proc, len(a.Procs))
+	pods := make(map[string][]lainPod, len(a.Procs))
+	for i := range a.Procs {
+		p := &a.Procs[i]
+		running[p.Name] = p
+		pods[p.Name] = make([]lainPod, 0, p.NumInstances)
+	}
+	for _, u := range a.Units {
+		pods[u.Proc] = append(pods[u.Proc], lainPodOf(u))
+	}
+	specs := slices.SortedFunc(slices.Values(a.Meta.Procs), func(x, y domain.ProcSpec) int { return cmp.Compare(x.Name, y.Name) })
+	out = slices.Grow(out, len(specs))
+	for _, spec := range specs {
+		out = append(out, lainProcView(spec, a.Name, running[spec.Name], pods[spec.Name]))
+	}
 	return out
 }
 
@@ -669,5 +702,69 @@ func (s *Server) lainListInstances(w http.ResponseWriter, r *http.Request) error
 	}
 	setNextCursor(w, next)
 	writeLain(w, http.StatusOK, "instances", lainAppsOf(apps), "", "/api/v1/resources/"+url.PathEscape(resource)+"/instances/")
+	return nil
+}
+
+func (s *Server) lainRemoveResourceUser(w http.ResponseWriter, r *http.Request) error {
+	if err := s.core.Lain.RemoveResourceUser(r.Context(), identity(r), mux.Vars(r)["resource"], mux.Vars(r)["app"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// lainGrant is a team allowed to use a resource.
+type lainGrant struct {
+	Resource string `json:"resource"`
+	Team     string `json:"team"`
+	URL      string `json:"url"`
+}
+
+func lainGrantsURL(resource string) string {
+	return "/api/v1/resources/" + url.PathEscape(resource) + "/grants/"
+}
+
+func lainGrantOf(resource, team string) lainGrant {
+	return lainGrant{Resource: resource, Team: team, URL: lainGrantsURL(resource) + url.PathEscape(team) + "/"}
+}
+
+func (s *Server) lainListGrants(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	res, teams, err := s.core.Lain.ResourceGrants(r.Context(), identity(r), mux.Vars(r)["resource"])
+	if err != nil {
+		return err
+	}
+	teams, next, err := pageSlice(teams, p, func(t string) string { return t })
+	if err != nil {
+		return err
+	}
+	out := make([]lainGrant, 0, len(teams))
+	for _, t := range teams {
+		out = append(out, lainGrantOf(res.Name, t))
+	}
+	setNextCursor(w, next)
+	writeLain(w, http.StatusOK, "grants", out, "", lainGrantsURL(res.Name))
+	return nil
+}
+
+func (s *Server) lainGrantResource(w http.ResponseWriter, r *http.Request) error {
+	team := mux.Vars(r)["team"]
+	res, err := s.core.Lain.GrantResource(r.Context(), identity(r), mux.Vars(r)["resource"], team)
+	if err != nil {
+		return err
+	}
+	g := lainGrantOf(res.Name, team)
+	writeLain(w, http.StatusOK, "grant", g, fmt.Sprintf("team %s may use resource %s", team, res.Name), g.URL)
+	return nil
+}
+
+func (s *Server) lainRevokeResource(w http.ResponseWriter, r *http.Request) error {
+	if err := s.core.Lain.RevokeResource(r.Context(), identity(r), mux.Vars(r)["resource"], mux.Vars(r)["team"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

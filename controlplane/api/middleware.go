@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"time"
@@ -117,9 +120,31 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			s.writeError(w, r, bodyError(&http.MaxBytesError{Limit: maxBodyBytes}))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		r.Body = http.MaxBytesReader(w, &slowBody{ReadCloser: r.Body, w: w}, maxBodyBytes)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// timeoutAnswerGrace is how long berthd may still take to write its 408
+// once a request body did not arrive in time.
+const timeoutAnswerGrace = 5 * time.Second
+
+// slowBody gives the answer to a body that timed out time to be written.
+// net/http sets the write deadline (--write-timeout) once it has read the
+// headers, so with a write timeout no longer than the read timeout (the
+// defaults are equal) that deadline has passed when the body's runs out,
+// and the 408 would be dropped.
+type slowBody struct {
+	io.ReadCloser
+	w http.ResponseWriter
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		_ = http.NewResponseController(b.w).SetWriteDeadline(time.Now().Add(timeoutAnswerGrace))
+	}
+	return n, err
 }
 
 // recoverer turns a panic in a handler into a logged 500 instead of a
@@ -131,7 +156,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "panic", fmt.Sprint(v), "path", r.URL.Path, "stack", string(debug.Stack()))
+				s.log.Error("panic serving request", "panic", loggable(fmt.Sprint(v)), "path", r.URL.Path, "stack", string(debug.Stack()))
 				s.writeError(w, r, fmt.Errorf("panic: %v", v))
 			}
 		}()

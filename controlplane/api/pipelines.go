@@ -67,18 +67,23 @@ type idRef struct {
 }
 
 type pipelineJSON struct {
-	ID        string      `json:"id"`
-	Name      string      `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Team is berth's extension: the team that owns the pipeline.
+	Team      string      `json:"team"`
 	CreatedAt akkerisTime `json:"created_at"`
 	UpdatedAt akkerisTime `json:"updated_at"`
 }
 
 func pipelineToJSON(p *domain.Pipeline) pipelineJSON {
-	return pipelineJSON{ID: p.ID, Name: p.Name, CreatedAt: akkerisTime(p.CreatedAt), UpdatedAt: akkerisTime(p.UpdatedAt)}
+	return pipelineJSON{ID: p.ID, Name: p.Name, Team: p.Team, CreatedAt: akkerisTime(p.CreatedAt), UpdatedAt: akkerisTime(p.UpdatedAt)}
 }
 
 type pipelineRequest struct {
 	Name string `json:"name"`
+	// Team (berth's) names the owning team; it may be left out by a caller
+	// in one team.
+	Team string `json:"team"`
 }
 
 func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
@@ -86,7 +91,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	p, err := s.core.Pipelines.Create(r.Context(), req.Name)
+	p, err := s.core.Pipelines.Create(r.Context(), identity(r), req.Name, req.Team)
 	if err != nil {
 		return err
 	}
@@ -99,7 +104,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pipelines, next, err := s.core.Pipelines.List(r.Context(), page)
+	pipelines, next, err := s.core.Pipelines.List(r.Context(), identity(r), page)
 	if err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.core.Pipelines.Get(r.Context(), mux.Vars(r)["pipeline"])
+	p, err := s.core.Pipelines.Get(r.Context(), identity(r), mux.Vars(r)["pipeline"])
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func (s *Server) listPipelineStatuses(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	seen, err := s.core.Pipelines.PipelineStatuses(r.Context(), mux.Vars(r)["pipeline"])
+	seen, err := s.core.Pipelines.PipelineStatuses(r.Context(), identity(r), mux.Vars(r)["pipeline"])
 	if err != nil {
 		return err
 	}
@@ -229,7 +234,7 @@ func (s *Server) listCouplings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cs, next, err := s.core.Pipelines.ListCouplings(r.Context(), page)
+	cs, next, err := s.core.Pipelines.ListCouplings(r.Context(), identity(r), page)
 	if err != nil {
 		return err
 	}
@@ -243,7 +248,7 @@ func (s *Server) listPipelineCouplings(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	cs, next, err := s.core.Pipelines.PipelineCouplings(r.Context(), mux.Vars(r)["pipeline"], page)
+	cs, next, err := s.core.Pipelines.PipelineCouplings(r.Context(), identity(r), mux.Vars(r)["pipeline"], page)
 	if err != nil {
 		return err
 	}
@@ -262,7 +267,7 @@ func (s *Server) getAppCoupling(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getCoupling(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.core.Pipelines.GetCoupling(r.Context(), mux.Vars(r)["coupling"])
+	c, err := s.core.Pipelines.GetCoupling(r.Context(), identity(r), mux.Vars(r)["coupling"])
 	if err != nil {
 		return err
 	}

@@ -229,8 +229,8 @@ func TestPipelines(t *testing.T) {
 	srv.Req(t, "GET", "/pipelines/nope", ana.Token, nil).Expect(t, http.StatusNotFound)
 	srv.Req(t, "GET", "/pipelines/"+uuid.NewString(), ana.Token, nil).Expect(t, http.StatusNotFound)
 
-	// An empty pipeline goes away for anyone; one with couplings only for an
-	// admin, since that removes its gates.
+	// A pipeline is its team's to delete, with its couplings and their
+	// gates; other teams may not.
 	srv.Req(t, "DELETE", "/pipelines/another", ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &got)
 	if got.Name != "another" {
 		t.Fatalf("deleted: %+v", got)
@@ -238,8 +238,10 @@ func TestPipelines(t *testing.T) {
 	srv.Req(t, "DELETE", "/pipelines/another", ana.Token, nil).Expect(t, http.StatusNotFound)
 	createApp(t, srv, ana.Token, "web-dev")
 	c := couple(t, srv, ana.Token, "web-dev", "my-test-pipeline", "development")
-	srv.Req(t, "DELETE", "/pipelines/"+p.ID, ana.Token, nil).Expect(t, http.StatusForbidden)
-	srv.Req(t, "DELETE", "/pipelines/"+p.ID, srv.AdminToken, nil).Expect(t, http.StatusOK).JSON(t, &got)
+	srv.Req(t, "PATCH", "/pipeline-couplings/"+c.ID, ana.Token, map[string]any{"required_status_checks": map[string]any{"contexts": []string{"ci/tests"}}}).Expect(t, http.StatusOK)
+	stranger := srv.NewTeamUser(t, "stranger@example.com", "strangers")
+	srv.Req(t, "DELETE", "/pipelines/"+p.ID, stranger.Token, nil).Expect(t, http.StatusForbidden)
+	srv.Req(t, "DELETE", "/pipelines/"+p.ID, ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &got)
 	if got != p {
 		t.Fatalf("deleted: %+v, want %+v", got, p)
 	}
@@ -385,7 +387,8 @@ func TestCouplings(t *testing.T) {
 	srv.Req(t, "POST", "/pipeline-couplings", ana.Token, body("shop-dev", "other", "development")).Expect(t, http.StatusConflict)
 
 	var list []couplingWire
-	srv.Req(t, "GET", "/pipelines/shop/pipeline-couplings", bo.Token, nil).Expect(t, http.StatusOK).JSON(t, &list)
+	srv.Req(t, "GET", "/pipelines/shop/pipeline-couplings", bo.Token, nil).Expect(t, http.StatusForbidden)
+	srv.Req(t, "GET", "/pipelines/shop/pipeline-couplings", ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &list)
 	if len(list) != 4 || list[0].ID != review.ID || list[1].ID != c.ID || list[2].ID != stg.ID || list[3].ID != prd.ID {
 		t.Fatalf("pipeline couplings are not in stage order: %+v", list)
 	}
@@ -423,13 +426,18 @@ func TestCouplings(t *testing.T) {
 	srv.Req(t, "GET", "/apps/spare/pipeline-couplings", ana.Token, nil).Expect(t, http.StatusNotFound)
 	srv.Req(t, "GET", "/apps/nope/pipeline-couplings", ana.Token, nil).Expect(t, http.StatusNotFound)
 	srv.Req(t, "GET", "/apps/shop-dev/pipeline-couplings", bo.Token, nil).Expect(t, http.StatusForbidden)
-	srv.Req(t, "GET", "/pipeline-couplings/"+c.ID, bo.Token, nil).Expect(t, http.StatusOK).JSON(t, &got)
+	srv.Req(t, "GET", "/pipeline-couplings/"+c.ID, bo.Token, nil).Expect(t, http.StatusForbidden)
+	srv.Req(t, "GET", "/pipeline-couplings/"+c.ID, ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &got)
 	if got.ID != c.ID || got.Stage != "development" {
 		t.Fatalf("get: %+v", got)
 	}
 	srv.Req(t, "GET", "/pipeline-couplings/"+uuid.NewString(), ana.Token, nil).Expect(t, http.StatusNotFound)
 
-	// Tightening a gate is the app team's business; loosening it an admin's.
+	// The gate is the pipeline's team's: dan maintains shop-dev (lain) but
+	// is not in the pipeline's team; he tightens the gate and may not
+	// loosen it.
+	dan := srv.NewUser(t, "dan@example.com")
+	srv.Req(t, "POST", "/api/v1/repos/shop-dev/maintainers/", ana.Token, map[string]string{"username": dan.Email, "role": "maintainer"}).Expect(t, http.StatusOK)
 	patch := func(token, id string, contexts ...string) *berthtest.Response {
 		if contexts == nil {
 			contexts = []string{}
@@ -441,12 +449,16 @@ func TestCouplings(t *testing.T) {
 		t.Fatalf("patched: %v", ctx)
 	}
 	patch(bo.Token, c.ID, "tests/integration-xyz", "foo/bar-baz", "more/checks").Expect(t, http.StatusForbidden)
-	patch(ana.Token, c.ID, "foo/bar-baz").Expect(t, http.StatusForbidden)
-	patch(ana.Token, c.ID).Expect(t, http.StatusForbidden)
+	srv.Req(t, "GET", "/pipeline-couplings/"+c.ID, dan.Token, nil).Expect(t, http.StatusOK)
+	patch(dan.Token, c.ID, "tests/integration-xyz", "foo/bar-baz", "more/checks").Expect(t, http.StatusOK)
+	patch(dan.Token, c.ID, "foo/bar-baz").Expect(t, http.StatusForbidden)
+	patch(dan.Token, c.ID).Expect(t, http.StatusForbidden)
+	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, dan.Token, nil).Expect(t, http.StatusForbidden)
 	srv.Req(t, "GET", "/pipeline-couplings/"+c.ID, ana.Token, nil).Expect(t, http.StatusOK).JSON(t, &got)
-	if len(got.RequiredStatusChecks.Contexts) != 2 {
+	if len(got.RequiredStatusChecks.Contexts) != 3 {
 		t.Fatalf("a refused change changed the coupling: %+v", got)
 	}
+	patch(ana.Token, c.ID, "tests/integration-xyz", "foo/bar-baz").Expect(t, http.StatusOK)
 	patch(srv.AdminToken, c.ID, "foo/bar-baz").Expect(t, http.StatusOK).JSON(t, &got)
 	if ctx := got.RequiredStatusChecks.Contexts; len(ctx) != 1 || ctx[0] != "foo/bar-baz" {
 		t.Fatalf("admin patch: %v", ctx)
@@ -457,13 +469,18 @@ func TestCouplings(t *testing.T) {
 	srv.Req(t, "PATCH", "/pipeline-couplings/"+c.ID, ana.Token, map[string]any{"stage": "staging"}).Expect(t, http.StatusBadRequest)
 	srv.Req(t, "PATCH", "/pipeline-couplings/"+c.ID, ana.Token, map[string]any{"required_status_checks": map[string]any{}}).Expect(t, http.StatusBadRequest)
 
-	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, ana.Token, nil).Expect(t, http.StatusForbidden)
-	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, srv.AdminToken, nil).Expect(t, http.StatusOK).JSON(t, &got)
+	// Without checks, a coupling gates nothing: the app's maintainers take
+	// the app out of the pipeline without its team.
+	patch(ana.Token, c.ID).Expect(t, http.StatusOK)
+	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, bo.Token, nil).Expect(t, http.StatusForbidden)
+	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, dan.Token, nil).Expect(t, http.StatusOK).JSON(t, &got)
 	if got.ID != c.ID {
 		t.Fatalf("deleted: %+v", got)
 	}
-	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, srv.AdminToken, nil).Expect(t, http.StatusNotFound)
+	srv.Req(t, "DELETE", "/pipeline-couplings/"+c.ID, ana.Token, nil).Expect(t, http.StatusNotFound)
 	srv.Req(t, "GET", "/apps/shop-dev/pipeline-couplings", ana.Token, nil).Expect(t, http.StatusNotFound)
+	// A gated coupling is the pipeline's team's to remove.
+	srv.Req(t, "DELETE", "/pipeline-couplings/"+stg.ID, ana.Token, nil).Expect(t, http.StatusOK)
 	// Out of the pipeline, the app may join another.
 	couple(t, srv, ana.Token, "shop-dev", "other", "development")
 }

@@ -157,7 +157,7 @@ func (s *Server) listPromotions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	promotions, next, err := s.core.Pipelines.ListPromotions(r.Context(), r.URL.Query().Get("pipeline"), page)
+	promotions, next, err := s.core.Pipelines.ListPromotions(r.Context(), identity(r), r.URL.Query().Get("pipeline"), page)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Server) listPromotions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPromotion(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.core.Pipelines.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
+	p, err := s.core.Pipelines.GetPromotion(r.Context(), identity(r), mux.Vars(r)["promotion"])
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (s *Server) listPromotionTargets(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	p, err := s.core.Pipelines.GetPromotion(r.Context(), mux.Vars(r)["promotion"])
+	p, err := s.core.Pipelines.GetPromotion(r.Context(), identity(r), mux.Vars(r)["promotion"])
 	if err != nil {
 		return err
 	}

@@ -248,7 +248,9 @@ func TestPromotionRules(t *testing.T) {
 	bo := srv.NewTeamUser(t, "bo@example.com", "ops")
 	apps := stagedPipeline(t, srv, ana.Token, "web", "web-dev:development", "web-stg:staging", "web-prd:production")
 	createApp(t, srv, bo.Token, "ops-stg")
-	couple(t, srv, bo.Token, "ops-stg", "web", "staging")
+	// Only an admin may couple another team's app into devs' pipeline.
+	srv.Req(t, "POST", "/pipeline-couplings", bo.Token, map[string]string{"app": "ops-stg", "pipeline": "web", "stage": "staging"}).Expect(t, http.StatusForbidden)
+	couple(t, srv, srv.AdminToken, "ops-stg", "web", "staging")
 	createApp(t, srv, ana.Token, "loner")
 	stagedPipeline(t, srv, ana.Token, "other", "other-stg:staging")
 	srv.Req(t, "POST", "/pipeline-promotions", ana.Token, promotionBody("web", "web-dev", "web-stg")).Expect(t, http.StatusUnprocessableEntity) // no release yet
@@ -316,8 +318,16 @@ func TestPromotionRules(t *testing.T) {
 	if waitPromotion(t, srv, ana.Token, p.ID).Status != "successful" {
 		t.Fatalf("admin promotion: %+v", promotionTargets(t, srv, ana.Token, p.ID))
 	}
-	// Everyone signed in may follow promotions.
-	srv.Req(t, "GET", "/pipeline-promotions/"+p.ID, bo.Token, nil).Expect(t, http.StatusOK)
+	// The pipeline's team follows its promotions; other teams do not, even
+	// one whose app was a target.
+	srv.Req(t, "GET", "/pipeline-promotions/"+p.ID, ana.Token, nil).Expect(t, http.StatusOK)
+	srv.Req(t, "GET", "/pipeline-promotions/"+p.ID, bo.Token, nil).Expect(t, http.StatusForbidden)
+	srv.Req(t, "GET", "/pipeline-promotions/"+p.ID+"/promotion-targets", bo.Token, nil).Expect(t, http.StatusForbidden)
+	var seen []struct{ ID string }
+	srv.Req(t, "GET", "/pipeline-promotions", bo.Token, nil).Expect(t, http.StatusOK).JSON(t, &seen)
+	if len(seen) != 0 {
+		t.Fatalf("another team lists the pipeline's promotions: %+v", seen)
+	}
 }
 
 // TestConcurrentPromotionsToOneTarget fires promotions of different

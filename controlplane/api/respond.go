@@ -91,7 +91,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			// The client went away; nobody reads this answer.
 			status = 499
 		} else {
-			s.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestIDFrom(r.Context()))
+			s.log.ErrorContext(r.Context(), "request failed", "err", loggable(err.Error()), "request_id", requestIDFrom(r.Context()))
 		}
 		body.Code = "internal"
 		body.Message = "internal server error (request id " + requestIDFrom(r.Context()) + ")"

@@ -60,6 +60,9 @@ func decodeManifest(r *http.Request) (core.ServiceManifest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return core.ServiceManifest{}, domain.Invalid("request body is empty: expected the service manifest in YAML")
 	}
+	if err := checkYAMLExpansion(body); err != nil {
+		return core.ServiceManifest{}, domain.Invalid("invalid service manifest: %v", err)
+	}
 	var m serviceManifestYAML
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)

@@ -27,12 +27,27 @@ type Apps struct {
 // appForRead loads an app by name or id and checks that the caller may see
 // it.
 func appForRead(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+	return appFor(tx, id, nameOrID, domain.ReadApp)
+}
+
+// appForChange loads an app the caller may change.
+func appForChange(tx persist.Tx, id *domain.Identity, nameOrID string) (*domain.App, error) {
+	return appFor(tx, id, nameOrID, domain.ChangeApp)
+}
+
+// appFor loads an app by name or id and checks that the caller may do act
+// with it (domain.MayApp, the rule of every dialect). A caller who may not
+// even see the app learns only that.
+func appFor(tx persist.Tx, id *domain.Identity, nameOrID string, act domain.AppAction) (*domain.App, error) {
 	a, err := appByNameOrID(tx, nameOrID)
 	if err != nil {
 		return nil, err
 	}
-	if !domain.CanAccessApp(id, a) {
+	if !domain.MayApp(id, a, domain.ReadApp) {
 		return nil, forbidden(id, fmt.Sprintf("access app %q", a.Name))
+	}
+	if !domain.MayApp(id, a, act) {
+		return nil, forbidden(id, fmt.Sprintf("%s app %q: only its owners (lain role owner) and admins may", act, a.Name))
 	}
 	return a, nil
 }
@@ -104,6 +119,9 @@ func (s *Apps) createAppTx(tx persist.Tx, id *domain.Identity, n NewApp) (*domai
 	if !domain.ValidAppType(n.Type) {
 		return nil, domain.Invalid("invalid app type %q: must be app, service, resource or resource-instance", n.Type)
 	}
+	if err := domain.CheckDescription(n.Description); err != nil {
+		return nil, err
+	}
 	if n.Platform != "" && !slices.Contains(s.cfg.Platforms, n.Platform) {
 		return nil, domain.Invalid("invalid platform %q: must be one of %v", n.Platform, s.cfg.Platforms)
 	}
@@ -157,6 +175,11 @@ func (s *Apps) createAppTx(tx persist.Tx, id *domain.Identity, n NewApp) (*domai
 // pickTeamOwner chooses the owning team: the one named (the caller must be
 // in it, unless admin), or the caller's only team.
 func pickTeamOwner(id *domain.Identity, teamOwner string) (string, error) {
+	return pickTeam(id, teamOwner, "teamOwner")
+}
+
+// pickTeam is pickTeamOwner for a request whose team is set in field.
+func pickTeam(id *domain.Identity, teamOwner, field string) (string, error) {
 	if teamOwner != "" {
 		if !id.IsAdmin() && !id.InTeam(teamOwner) {
 			return "", domain.Forbidden("user %q is not a member of team %q", id.Email(), teamOwner)
@@ -169,6 +192,6 @@ func pickTeamOwner(id *domain.Identity, teamOwner string) (string, error) {
 	case 1:
 		return id.Teams[0], nil
 	default:
-		return "", domain.Invalid("user %q is a member of several teams: set teamOwner to one of %v", id.Email(), id.Teams)
+		return "", domain.Invalid("user %q is a member of several teams: set %s to one of %v", id.Email(), field, id.Teams)
 	}
 }

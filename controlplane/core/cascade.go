@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
@@ -68,6 +69,28 @@ func deleteAppTx(tx persist.Tx, a *domain.App) error {
 	return tx.DeleteApp(a)
 }
 
+// refuseDeletionTx is what keeps an app from being deleted by a user,
+// through any dialect, on top of what deleteAppTx itself refuses: a
+// resource instance lives and dies with the app it serves (lain's
+// invariant), so it goes only when that app stops using the resource, is
+// undeployed or is deleted.
+func refuseDeletionTx(tx persist.Tx, a *domain.App) error {
+	if a.Type != domain.AppTypeResourceInstance {
+		return nil
+	}
+	client, err := tx.App(a.ResourceClient)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if slices.Contains(client.ResourceInstances(), a.Name) {
+		return domain.Conflict("resource instance %q serves app %q, which is deployed and uses resource %q: it goes when %q stops using the resource or is undeployed", a.Name, client.Name, a.Resource, client.Name)
+	}
+	return nil
+}
+
 // deleteTeamTx removes a team that owns nothing. What a team may own, in
 // the order it is checked: apps (by access), services (owned or granted),
 // service instances, stack projects.
@@ -96,6 +119,22 @@ func deleteTeamTx(tx persist.Tx, t *domain.Team) error {
 		return err
 	} else if name != "" {
 		return refuse(fmt.Sprintf("it owns stack projects (%s, ...); delete them first", name))
+	}
+	// Grants of resources to the team go with it, so that a team made
+	// later under the same name inherits none.
+	granted, err := tx.ResourcesGrantedTo(t.Name)
+	if err != nil {
+		return err
+	}
+	for _, name := range granted {
+		r, err := tx.App(name)
+		if err != nil {
+			return err
+		}
+		r.ResourceGrants = slices.DeleteFunc(r.ResourceGrants, func(g string) bool { return g == t.Name })
+		if err := tx.PutApp(r); err != nil {
+			return err
+		}
 	}
 	return tx.DeleteTeam(t)
 }

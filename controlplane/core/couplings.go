@@ -20,8 +20,8 @@ type NewCoupling struct {
 	RequiredStatusChecks []string
 }
 
-// CreateCoupling adds an app the caller may change to a pipeline at a
-// stage. An app is in at most one pipeline.
+// CreateCoupling adds an app the caller may change to a pipeline of the
+// caller's team, at a stage. An app is in at most one pipeline.
 func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n NewCoupling) (*domain.Coupling, error) {
 	if n.App == "" || n.Pipeline == "" || n.Stage == "" {
 		return nil, domain.Invalid("app, pipeline and stage are required")
@@ -36,11 +36,11 @@ func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n N
 	}
 	var c *domain.Coupling
 	err := s.store.Update(ctx, func(tx persist.Tx) error {
-		p, err := pipelineByNameOrID(tx, n.Pipeline)
+		p, err := pipelineFor(tx, id, n.Pipeline)
 		if err != nil {
 			return err
 		}
-		a, err := appForRead(tx, id, n.App)
+		a, err := appForChange(tx, id, n.App)
 		if err != nil {
 			return err
 		}
@@ -71,23 +71,36 @@ func (s *Pipelines) CreateCoupling(ctx context.Context, id *domain.Identity, n N
 	return c, err
 }
 
-// ListCouplings returns one page of every coupling.
-func (s *Pipelines) ListCouplings(ctx context.Context, p domain.Page) ([]domain.Coupling, string, error) {
+// ListCouplings returns one page of the couplings of the pipelines the
+// caller may see, ordered by id.
+func (s *Pipelines) ListCouplings(ctx context.Context, id *domain.Identity, p domain.Page) ([]domain.Coupling, string, error) {
 	var out []domain.Coupling
 	var next string
-	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
-		out, next, err = tx.ListCouplings(p)
+	err := s.store.View(ctx, func(tx persist.Tx) error {
+		f := persist.CouplingFilter{All: id.IsAdmin()}
+		if !f.All {
+			pipelines, _, err := tx.ListPipelines(pipelineFilter(id), domain.Page{})
+			if err != nil {
+				return err
+			}
+			for _, pl := range pipelines {
+				f.PipelineIDs = append(f.PipelineIDs, pl.ID)
+			}
+		}
+		var err error
+		out, next, err = tx.ListCouplings(f, p)
 		return err
 	})
 	return out, next, err
 }
 
-// PipelineCouplings returns one page of a pipeline's couplings, by stage.
-func (s *Pipelines) PipelineCouplings(ctx context.Context, pipelineRef string, p domain.Page) ([]domain.Coupling, string, error) {
+// PipelineCouplings returns one page of the couplings of a pipeline the
+// caller may see, by stage.
+func (s *Pipelines) PipelineCouplings(ctx context.Context, id *domain.Identity, pipelineRef string, p domain.Page) ([]domain.Coupling, string, error) {
 	var out []domain.Coupling
 	var next string
 	err := s.store.View(ctx, func(tx persist.Tx) error {
-		pl, err := pipelineByNameOrID(tx, pipelineRef)
+		pl, err := pipelineFor(tx, id, pipelineRef)
 		if err != nil {
 			return err
 		}
@@ -113,19 +126,21 @@ func (s *Pipelines) AppCoupling(ctx context.Context, id *domain.Identity, appRef
 	return c, err
 }
 
-// GetCoupling returns a coupling by id.
-func (s *Pipelines) GetCoupling(ctx context.Context, couplingID string) (*domain.Coupling, error) {
+// GetCoupling returns a coupling by id, to the pipeline's team and to
+// those who may see its app.
+func (s *Pipelines) GetCoupling(ctx context.Context, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
 	var c *domain.Coupling
 	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
-		c, err = tx.Coupling(couplingID)
+		c, _, _, err = couplingFor(tx, id, couplingID)
 		return err
 	})
 	return c, err
 }
 
-// UpdateCoupling replaces the required status checks of a coupling of an
-// app the caller may change. Dropping a required context loosens the gate:
-// only an admin may.
+// UpdateCoupling replaces the required status checks of a coupling. The
+// pipeline's team and those who may change the app tighten a gate;
+// dropping a required context loosens it: only the pipeline's team (or an
+// admin) may.
 func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, couplingID string, contexts []string) (*domain.Coupling, error) {
 	for _, c := range contexts {
 		if err := domain.ValidateStatusContext(c); err != nil {
@@ -133,8 +148,11 @@ func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, cou
 		}
 	}
 	var c *domain.Coupling
-	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if c, err = s.couplingForChange(tx, id, couplingID); err != nil {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
+		var p *domain.Pipeline
+		var owner bool
+		var err error
+		if c, p, owner, err = couplingFor(tx, id, couplingID); err != nil {
 			return err
 		}
 		checks, err := domain.CheckRequiredStatusChecks(c.Stage, contexts)
@@ -147,8 +165,8 @@ func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, cou
 				dropped = append(dropped, old)
 			}
 		}
-		if len(dropped) > 0 && !id.IsAdmin() {
-			return forbidden(id, fmt.Sprintf("remove required status checks %q from %s: that loosens a gate, which only an admin may do", dropped, c.AppName))
+		if len(dropped) > 0 && !owner {
+			return forbidden(id, fmt.Sprintf("remove required status checks %q from %s: that loosens a gate of pipeline %s, which only its team %q may do", dropped, c.AppName, p.Name, p.Team))
 		}
 		c.RequiredStatusChecks = checks
 		c.UpdatedAt = s.now().UTC()
@@ -157,34 +175,46 @@ func (s *Pipelines) UpdateCoupling(ctx context.Context, id *domain.Identity, cou
 	return c, err
 }
 
-// DeleteCoupling removes an app from its pipeline. That removes the gate
-// on its stage, so only an admin may.
+// DeleteCoupling takes an app out of its pipeline. Without required
+// status checks that loosens nothing: the pipeline's team and those who
+// may change the app may. With checks it removes a gate: only the
+// pipeline's team (or an admin) may.
 func (s *Pipelines) DeleteCoupling(ctx context.Context, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
 	var c *domain.Coupling
-	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if c, err = s.couplingForChange(tx, id, couplingID); err != nil {
+	err := s.store.Update(ctx, func(tx persist.Tx) error {
+		var p *domain.Pipeline
+		var owner bool
+		var err error
+		if c, p, owner, err = couplingFor(tx, id, couplingID); err != nil {
 			return err
 		}
-		if !id.IsAdmin() {
-			return forbidden(id, fmt.Sprintf("remove %s from pipeline %s: that loosens a gate, which only an admin may do", c.AppName, c.PipelineName))
+		if len(c.RequiredStatusChecks) > 0 && !owner {
+			return forbidden(id, fmt.Sprintf("remove %s from pipeline %s: its required status checks %q gate the stage, and loosening a gate is for the pipeline's team %q only", c.AppName, p.Name, c.RequiredStatusChecks, p.Team))
 		}
 		return tx.DeleteCoupling(c)
 	})
 	return c, err
 }
 
-// couplingForChange loads a coupling whose app the caller may change.
-func (s *Pipelines) couplingForChange(tx persist.Tx, id *domain.Identity, couplingID string) (*domain.Coupling, error) {
-	c, err := tx.Coupling(couplingID)
-	if err != nil {
-		return nil, err
+// couplingFor loads a coupling the caller may see and change: the
+// pipeline's team may (owner reports it, and with it the right to loosen
+// the gate), and so may those who may change the coupled app.
+func couplingFor(tx persist.Tx, id *domain.Identity, couplingID string) (c *domain.Coupling, p *domain.Pipeline, owner bool, err error) {
+	if c, err = tx.Coupling(couplingID); err != nil {
+		return nil, nil, false, err
+	}
+	if p, err = tx.PipelineByID(c.PipelineID); err != nil {
+		return nil, nil, false, err
+	}
+	if domain.MayPipeline(id, p) {
+		return c, p, true, nil
 	}
 	a, err := tx.AppByID(c.AppID)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
-	if !domain.CanAccessApp(id, a) {
-		return nil, forbidden(id, fmt.Sprintf("change the coupling of app %q", a.Name))
+	if !domain.MayApp(id, a, domain.ChangeApp) {
+		return nil, nil, false, forbidden(id, fmt.Sprintf("access the coupling of app %q to pipeline %q", a.Name, p.Name))
 	}
-	return c, nil
+	return c, p, false, nil
 }

@@ -30,7 +30,7 @@ func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Pipelines.Create(ctx, "web"); err != nil {
+	if _, err := s.Pipelines.Create(ctx, id, "web", ""); err != nil {
 		t.Fatal(err)
 	}
 	dev, err := s.Pipelines.CreateCoupling(ctx, id, NewCoupling{App: "web-dev", Pipeline: "web", Stage: domain.StageDevelopment})
@@ -60,14 +60,14 @@ func TestDeletingAnAppRemovesItsCoupling(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := s.Pipelines.GetCoupling(ctx, dev.ID); !isNotFound(err) {
+	if _, err := s.Pipelines.GetCoupling(ctx, id, dev.ID); !isNotFound(err) {
 		t.Fatalf("coupling of the deleted app: %v", err)
 	}
-	couplings, _, err := s.Pipelines.PipelineCouplings(ctx, "web", domain.Page{})
+	couplings, _, err := s.Pipelines.PipelineCouplings(ctx, id, "web", domain.Page{})
 	if err != nil || len(couplings) != 1 || couplings[0].AppName != "web-stg" {
 		t.Fatalf("pipeline couplings: %+v %v", couplings, err)
 	}
-	seen, err := s.Pipelines.PipelineStatuses(ctx, "web")
+	seen, err := s.Pipelines.PipelineStatuses(ctx, id, "web")
 	if err != nil || len(seen) != 0 {
 		t.Fatalf("status contexts of the deleted app: %+v %v", seen, err)
 	}

@@ -74,9 +74,15 @@ func (s *Apps) SetEnv(ctx context.Context, id *domain.Identity, app string, vars
 	if len(vars) == 0 {
 		return nil, domain.Invalid("no environment variables given")
 	}
+	if len(vars) > domain.MaxEnvVars {
+		return nil, domain.Invalid("%d environment variables given: an app has at most %d", len(vars), domain.MaxEnvVars)
+	}
 	seen := map[string]bool{}
 	for _, v := range vars {
 		if err := domain.ValidateEnvName(v.Name); err != nil {
+			return nil, err
+		}
+		if err := domain.CheckEnvValue(v.Name, v.Value); err != nil {
 			return nil, err
 		}
 		if seen[v.Name] {
@@ -86,7 +92,7 @@ func (s *Apps) SetEnv(ctx context.Context, id *domain.Identity, app string, vars
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, app); err != nil {
+		if a, err = appForChange(tx, id, app); err != nil {
 			return err
 		}
 		if a.Env == nil {
@@ -101,6 +107,9 @@ func (s *Apps) SetEnv(ctx context.Context, id *domain.Identity, app string, vars
 		}
 		if maps.Equal(before, a.Env) {
 			return nil
+		}
+		if err := a.CheckEnv(); err != nil {
+			return err
 		}
 		return putConfigChange(tx, a, s.now().UTC())
 	})
@@ -123,7 +132,7 @@ func (s *Apps) UnsetEnv(ctx context.Context, id *domain.Identity, app string, na
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, app); err != nil {
+		if a, err = appForChange(tx, id, app); err != nil {
 			return err
 		}
 		changed := false

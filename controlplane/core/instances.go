@@ -252,7 +252,7 @@ func (s *Services) loadBindTarget(ctx context.Context, id *domain.Identity, serv
 		if service != "" && t.inst.Service != service {
 			return domain.NotFound("service instance %q not found in service %q", instance, service)
 		}
-		if t.app, err = appForRead(tx, id, app); err != nil {
+		if t.app, err = appForChange(tx, id, app); err != nil {
 			return err
 		}
 		if err := checkInstanceChange(id, t.inst); err != nil {
@@ -419,6 +419,10 @@ func (s *Services) bindTx(tx persist.Tx, instance, appID string, vars map[string
 		return err
 	}
 	if err := refreshServicesVar(tx, a); err != nil {
+		return err
+	}
+	// What a broker exports counts against the app's config bounds too.
+	if err := a.CheckEnv(); err != nil {
 		return err
 	}
 	return putConfigChange(tx, a, s.now().UTC())

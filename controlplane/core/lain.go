@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,7 +58,7 @@ func (s *Lain) RegisterRepo(ctx context.Context, id *domain.Identity, r RepoRegi
 		if err != nil {
 			return err
 		}
-		if err := checkResourcesTx(tx, meta.UseResources); err != nil {
+		if err := checkResourcesTx(tx, id, a, meta.UseResources); err != nil {
 			return err
 		}
 		a.Maintainers = []domain.Maintainer{{Username: id.Email(), Role: domain.RoleOwner}}
@@ -76,7 +77,7 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, name); err != nil {
+		if a, err = appForChange(tx, id, name); err != nil {
 			return err
 		}
 		if a.Type == domain.AppTypeResourceInstance {
@@ -90,12 +91,15 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 				return err
 			}
 		}
-		if err := checkResourcesTx(tx, meta.UseResources); err != nil {
+		if err := checkResourcesTx(tx, id, a, meta.UseResources); err != nil {
 			return err
 		}
 		now := s.now().UTC()
 		previously := a.UsedResources()
 		a.Meta, a.Type, a.UpdatedAt = meta, meta.Type, now
+		if a.Type != domain.AppTypeResource {
+			a.ResourceGrants = nil
+		}
 		if a.Deployed {
 			a.DeployDeclaredProcs(now)
 			if err := s.syncResourceInstancesTx(tx, a, previously); err != nil {
@@ -107,19 +111,30 @@ func (s *Lain) SetRepoMeta(ctx context.Context, id *domain.Identity, name string
 	return a, err
 }
 
-// checkResourcesTx checks that every used resource is a registered app of
-// type resource.
-func checkResourcesTx(tx persist.Tx, resources []string) error {
+// checkResourcesTx checks that client may use every resource it names: a
+// registered app of type resource whose owners consent to client's use of
+// it (domain.MayUseResource). A name the caller may neither see nor use is
+// refused with the words of a missing one, so that the refusal reveals
+// nothing of apps the caller cannot see.
+func checkResourcesTx(tx persist.Tx, id *domain.Identity, client *domain.App, resources []string) error {
 	for _, r := range resources {
-		a, err := tx.App(r)
+		unusable := domain.Unprocessable("use_resources: %q is not a registered resource that app %q may use", r, client.Name)
+		res, err := tx.App(r)
 		if isNotFound(err) {
-			return domain.Unprocessable("use_resources: resource %q is not a registered app", r)
+			return unusable
 		}
 		if err != nil {
 			return err
 		}
-		if a.Type != domain.AppTypeResource {
-			return domain.Unprocessable("use_resources: %q is an app of type %s, not a resource", r, a.Type)
+		visible := domain.CanAccessApp(id, res)
+		consent := res.Type == domain.AppTypeResource && domain.MayUseResource(id, res, client)
+		switch {
+		case !visible && !consent:
+			return unusable
+		case res.Type != domain.AppTypeResource:
+			return domain.Unprocessable("use_resources: %q is an app of type %s, not a resource", r, res.Type)
+		case !consent:
+			return domain.Forbidden("use_resources: resource %q is not shared with the teams of app %q (%s): its owners may grant one of them its use", r, client.Name, strings.Join(client.Teams, ", "))
 		}
 	}
 	return nil
@@ -139,51 +154,6 @@ func refuseIfInstancesTx(tx persist.Tx, a *domain.App) error {
 
 // Roles.
 
-// roleSubject is whoever a role is asked about: the caller or another user.
-type roleSubject struct {
-	email string
-	teams []string
-	admin bool
-}
-
-func subjectOf(id *domain.Identity) roleSubject {
-	return roleSubject{email: id.Email(), teams: id.Teams, admin: id.IsAdmin()}
-}
-
-// lainRole is a user's role on an app: the listed maintainer role, else
-// admin for administrators. A member of a team with access to the app is a
-// maintainer, or an owner when the app lists no owner at all (apps made by
-// another dialect belong to their team). "" means no role.
-func lainRole(a *domain.App, who roleSubject) string {
-	for _, m := range a.Maintainers {
-		if m.Username == who.email {
-			return m.Role
-		}
-	}
-	if who.admin {
-		return domain.RoleAdmin
-	}
-	for _, t := range who.teams {
-		if a.HasTeam(t) {
-			if ownerCount(a) > 0 {
-				return domain.RoleMaintainer
-			}
-			return domain.RoleOwner
-		}
-	}
-	return ""
-}
-
-func ownerCount(a *domain.App) int {
-	n := 0
-	for _, m := range a.Maintainers {
-		if m.Role == domain.RoleOwner {
-			n++
-		}
-	}
-	return n
-}
-
 // AppRole returns the role of username on an app, or the caller's role when
 // username is empty. The caller must have access to the app.
 func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username string) (*domain.App, string, error) {
@@ -193,7 +163,7 @@ func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username s
 		if a, err = appForRead(tx, id, app); err != nil {
 			return err
 		}
-		who := subjectOf(id)
+		who := domain.SubjectOf(id)
 		if username != "" && username != id.Email() {
 			u, err := tx.User(username)
 			if err != nil {
@@ -203,10 +173,10 @@ func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username s
 			if err != nil {
 				return err
 			}
-			who = roleSubject{email: u.Email, teams: teams, admin: u.Admin}
+			who = domain.AppSubject{Email: u.Email, Teams: teams, Admin: u.Admin}
 		}
-		if role = lainRole(a, who); role == "" {
-			return domain.NotFound("user %q has no role on app %q", who.email, a.Name)
+		if role = domain.AppRole(a, who); role == "" {
+			return domain.NotFound("user %q has no role on app %q", who.Email, a.Name)
 		}
 		return nil
 	})
@@ -267,7 +237,7 @@ func (s *Lain) SetMaintainer(ctx context.Context, id *domain.Identity, app, user
 		case a.Maintainers[i].Role == role:
 			return nil
 		default:
-			if a.Maintainers[i].Role == domain.RoleOwner && ownerCount(a) == 1 {
+			if a.Maintainers[i].Role == domain.RoleOwner && a.OwnerCount() == 1 {
 				return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
 			}
 			a.Maintainers[i].Role = role
@@ -292,7 +262,7 @@ func (s *Lain) RemoveMaintainer(ctx context.Context, id *domain.Identity, app, u
 		if i < 0 {
 			return domain.NotFound("user %q is not a maintainer of app %q", username, a.Name)
 		}
-		if a.Maintainers[i].Role == domain.RoleOwner && ownerCount(a) == 1 {
+		if a.Maintainers[i].Role == domain.RoleOwner && a.OwnerCount() == 1 {
 			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", username, a.Name)
 		}
 		a.Maintainers = slices.Delete(a.Maintainers, i, i+1)
@@ -314,7 +284,7 @@ func forgetMaintainerTx(tx persist.Tx, email string, now time.Time) error {
 		if j < 0 {
 			continue
 		}
-		if a.Maintainers[j].Role == domain.RoleOwner && ownerCount(a) == 1 {
+		if a.Maintainers[j].Role == domain.RoleOwner && a.OwnerCount() == 1 {
 			return domain.Conflict("user %q is the last owner of app %q: make someone else owner first", email, a.Name)
 		}
 		a.Maintainers = slices.Delete(a.Maintainers, j, j+1)
@@ -330,7 +300,7 @@ func (s *Lain) appForMaintainerChange(tx persist.Tx, id *domain.Identity, app st
 	if err != nil {
 		return nil, err
 	}
-	if !id.IsAdmin() && lainRole(a, subjectOf(id)) != domain.RoleOwner {
+	if !domain.MayApp(id, a, domain.ChangeAppAccess) {
 		return nil, forbidden(id, fmt.Sprintf("change the maintainers of app %q: only its owners may", a.Name))
 	}
 	if a.Type == domain.AppTypeResourceInstance {
@@ -362,7 +332,7 @@ func saveMaintainersTx(tx persist.Tx, a *domain.App, now time.Time) error {
 func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		a, err = appForRead(tx, id, name)
+		a, err = appForChange(tx, id, name)
 		if isNotFound(err) {
 			return domain.NotFound("app %q is not registered", name)
 		}
@@ -372,7 +342,7 @@ func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) 
 		if a.Deployed {
 			return domain.Conflict("app %q is already deployed", a.Name)
 		}
-		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
+		if err := checkResourcesTx(tx, id, a, a.UsedResources()); err != nil {
 			return err
 		}
 		now := s.now().UTC()
@@ -388,7 +358,12 @@ func (s *Lain) DeployApp(ctx context.Context, id *domain.Identity, name string) 
 
 // deployedAppForRead loads a deployed app the caller may see.
 func (s *Lain) deployedAppForRead(tx persist.Tx, id *domain.Identity, name string) (*domain.App, error) {
-	a, err := appForRead(tx, id, name)
+	return s.deployedAppFor(tx, id, name, domain.ReadApp)
+}
+
+// deployedAppFor loads a deployed app the caller may do act with.
+func (s *Lain) deployedAppFor(tx persist.Tx, id *domain.Identity, name string, act domain.AppAction) (*domain.App, error) {
+	a, err := appFor(tx, id, name, act)
 	if err != nil {
 		return nil, err
 	}
@@ -429,10 +404,10 @@ func (s *Lain) RedeployApp(ctx context.Context, id *domain.Identity, name, metaV
 	}
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
+		if a, err = s.deployedAppFor(tx, id, name, domain.ChangeApp); err != nil {
 			return err
 		}
-		if err := checkResourcesTx(tx, a.UsedResources()); err != nil {
+		if err := checkResourcesTx(tx, id, a, a.UsedResources()); err != nil {
 			return err
 		}
 		a.DeployDeclaredProcs(s.now().UTC())
@@ -473,7 +448,7 @@ func currentReleaseIs(tx persist.Tx, a *domain.App, metaVersion string) (bool, e
 func (s *Lain) UndeployApp(ctx context.Context, id *domain.Identity, name string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = s.deployedAppForRead(tx, id, name); err != nil {
+		if a, err = s.deployedAppFor(tx, id, name, domain.ChangeApp); err != nil {
 			return err
 		}
 		switch a.Type {
@@ -513,6 +488,108 @@ func (s *Lain) ResourceInstances(ctx context.Context, id *domain.Identity, resou
 		return err
 	})
 	return out, next, err
+}
+
+// Resource grants and users: a resource's owners decide which other teams
+// may use it, and may take a user off it.
+
+// ResourceGrants returns a resource the caller may see and the teams
+// granted its use, by name; an app that is not a resource has none.
+func (s *Lain) ResourceGrants(ctx context.Context, id *domain.Identity, resource string) (*domain.App, []string, error) {
+	r, err := s.apps.Get(ctx, id, resource)
+	if err != nil {
+		return nil, nil, err
+	}
+	grants := slices.Clone(r.ResourceGrants)
+	slices.Sort(grants)
+	return r, grants, nil
+}
+
+// resourceForAccessChange loads a resource whose grants and users the
+// caller may change: its owners' and admins' (domain.ChangeAppAccess).
+func resourceForAccessChange(tx persist.Tx, id *domain.Identity, resource string) (*domain.App, error) {
+	r, err := appFor(tx, id, resource, domain.ChangeAppAccess)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type != domain.AppTypeResource {
+		return nil, domain.Unprocessable("app %q is of type %s, not a resource: only resources are used by other apps", r.Name, r.Type)
+	}
+	return r, nil
+}
+
+// GrantResource lets the apps of team use a resource. Granting again
+// changes nothing.
+func (s *Lain) GrantResource(ctx context.Context, id *domain.Identity, resource, team string) (*domain.App, error) {
+	if err := domain.ValidateTeamName(team); err != nil {
+		return nil, err
+	}
+	var r *domain.App
+	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
+		if r, err = resourceForAccessChange(tx, id, resource); err != nil {
+			return err
+		}
+		if exists, err := tx.TeamExists(team); err != nil {
+			return err
+		} else if !exists {
+			return domain.NotFound("team %q not found", team)
+		}
+		if slices.Contains(r.ResourceGrants, team) {
+			return nil
+		}
+		r.ResourceGrants = append(r.ResourceGrants, team)
+		slices.Sort(r.ResourceGrants)
+		r.UpdatedAt = s.now().UTC()
+		return tx.PutApp(r)
+	})
+	return r, err
+}
+
+// RevokeResource withdraws a team's grant. Apps of the team that use the
+// resource keep their instances until the owners remove them
+// (RemoveResourceUser); their next deploy is refused.
+func (s *Lain) RevokeResource(ctx context.Context, id *domain.Identity, resource, team string) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
+		r, err := resourceForAccessChange(tx, id, resource)
+		if err != nil {
+			return err
+		}
+		i := slices.Index(r.ResourceGrants, team)
+		if i < 0 {
+			return domain.NotFound("team %q has no grant on resource %q", team, r.Name)
+		}
+		r.ResourceGrants = slices.Delete(r.ResourceGrants, i, i+1)
+		r.UpdatedAt = s.now().UTC()
+		return tx.PutApp(r)
+	})
+}
+
+// RemoveResourceUser takes an app off a resource, whoever's it is: the
+// resource leaves the app's use_resources and, when the app is deployed,
+// its instance is deleted. This is how owners free a resource that other
+// teams' instances keep from changing.
+func (s *Lain) RemoveResourceUser(ctx context.Context, id *domain.Identity, resource, client string) error {
+	return s.store.Update(ctx, func(tx persist.Tx) error {
+		r, err := resourceForAccessChange(tx, id, resource)
+		if err != nil {
+			return err
+		}
+		c, err := tx.App(client)
+		if isNotFound(err) || (err == nil && !slices.Contains(c.UsedResources(), r.Name)) {
+			return domain.NotFound("app %q does not use resource %q", client, r.Name)
+		}
+		if err != nil {
+			return err
+		}
+		previously := slices.Clone(c.UsedResources())
+		meta := *c.Meta
+		meta.UseResources = slices.DeleteFunc(slices.Clone(meta.UseResources), func(u string) bool { return u == r.Name })
+		c.Meta, c.UpdatedAt = &meta, s.now().UTC()
+		if err := s.syncResourceInstancesTx(tx, c, previously); err != nil {
+			return err
+		}
+		return tx.PutApp(c)
+	})
 }
 
 // syncResourceInstancesTx restores the invariant for client after its meta

@@ -139,7 +139,7 @@ func TestTwoCoresRunPromotionsAndBackgroundWorkOnce(t *testing.T) {
 	for _, n := range []string{"web-dev", "web-stg", "api-dev", "api-stg"} {
 		must[*domain.App](t)(a.Apps.Create(ctx, id, NewApp{Name: n}))
 	}
-	must[*domain.Pipeline](t)(a.Pipelines.Create(ctx, "web"))
+	must[*domain.Pipeline](t)(a.Pipelines.Create(ctx, id, "web", ""))
 	for _, c := range []NewCoupling{
 		{App: "web-dev", Pipeline: "web", Stage: domain.StageDevelopment},
 		{App: "web-stg", Pipeline: "web", Stage: domain.StageStaging},
@@ -165,10 +165,10 @@ func TestTwoCoresRunPromotionsAndBackgroundWorkOnce(t *testing.T) {
 	}
 	for _, pid := range ids {
 		eventually(t, 15*time.Second, "promotion "+pid+" ends", func() bool {
-			p, err := b.Pipelines.GetPromotion(ctx, pid)
+			p, err := b.Pipelines.GetPromotion(ctx, id, pid)
 			return err == nil && p.Status != domain.PromotionPending
 		})
-		p := must[*domain.Promotion](t)(a.Pipelines.GetPromotion(ctx, pid))
+		p := must[*domain.Promotion](t)(a.Pipelines.GetPromotion(ctx, id, pid))
 		if p.Status != domain.PromotionSuccessful {
 			t.Fatalf("promotion %s ended %s: %+v", pid, p.Status, p.Targets)
 		}

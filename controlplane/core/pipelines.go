@@ -3,6 +3,7 @@ package core
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
@@ -11,9 +12,11 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
-// Pipelines, couplings and promotions are visible to every authenticated
-// user, as in Akkeris; changing them needs access to the apps involved, and
-// loosening a gate needs an admin.
+// A pipeline belongs to a team (domain.MayPipeline): its members see and
+// change it, its couplings and promotions, and own its gates. Coupling an
+// app also needs the right to change the app; the app's team may see its
+// coupling, tighten its gate and take the app out of the pipeline, but
+// only the pipeline's team (or an admin) loosens a gate.
 
 // Pipelines is the pipelines area: pipelines, couplings and promotions.
 type Pipelines struct {
@@ -23,15 +26,25 @@ type Pipelines struct {
 	afterTarget func(ctx context.Context, promotionID, targetAppID string)
 }
 
-// Create creates an empty pipeline. A taken name is unprocessable
-// (422), as Akkeris answers.
-func (s *Pipelines) Create(ctx context.Context, name string) (*domain.Pipeline, error) {
+// Create creates an empty pipeline owned by team, one of the caller's
+// teams; team may be empty when the caller is in one team, as for apps. A
+// taken name is unprocessable (422), as Akkeris answers.
+func (s *Pipelines) Create(ctx context.Context, id *domain.Identity, name, team string) (*domain.Pipeline, error) {
 	if err := domain.ValidatePipelineName(name); err != nil {
 		return nil, err
 	}
+	team, err := pickTeam(id, team, "team")
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
-	p := &domain.Pipeline{ID: uuid.NewString(), Name: name, CreatedAt: now, UpdatedAt: now}
-	err := s.store.Update(ctx, func(tx persist.Tx) error {
+	p := &domain.Pipeline{ID: uuid.NewString(), Name: name, Team: team, CreatedAt: now, UpdatedAt: now}
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
+		if exists, err := tx.TeamExists(team); err != nil {
+			return err
+		} else if !exists {
+			return domain.NotFound("team %q not found", team)
+		}
 		exists, err := tx.PipelineExists(name)
 		if err != nil {
 			return err
@@ -47,22 +60,28 @@ func (s *Pipelines) Create(ctx context.Context, name string) (*domain.Pipeline, 
 	return p, nil
 }
 
-// List returns one page of pipelines ordered by name.
-func (s *Pipelines) List(ctx context.Context, p domain.Page) ([]domain.Pipeline, string, error) {
+// pipelineFilter is the pipelines id may see.
+func pipelineFilter(id *domain.Identity) persist.PipelineFilter {
+	return persist.PipelineFilter{All: id.IsAdmin(), Teams: id.Teams}
+}
+
+// List returns one page of the pipelines the caller may see, ordered by
+// name.
+func (s *Pipelines) List(ctx context.Context, id *domain.Identity, p domain.Page) ([]domain.Pipeline, string, error) {
 	var out []domain.Pipeline
 	var next string
 	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
-		out, next, err = tx.ListPipelines(p)
+		out, next, err = tx.ListPipelines(pipelineFilter(id), p)
 		return err
 	})
 	return out, next, err
 }
 
-// Get returns a pipeline by name or id.
-func (s *Pipelines) Get(ctx context.Context, ref string) (*domain.Pipeline, error) {
+// Get returns a pipeline the caller may see, by name or id.
+func (s *Pipelines) Get(ctx context.Context, id *domain.Identity, ref string) (*domain.Pipeline, error) {
 	var p *domain.Pipeline
 	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
-		p, err = pipelineByNameOrID(tx, ref)
+		p, err = pipelineFor(tx, id, ref)
 		return err
 	})
 	return p, err
@@ -76,21 +95,29 @@ func pipelineByNameOrID(tx persist.Tx, ref string) (*domain.Pipeline, error) {
 	return tx.Pipeline(ref)
 }
 
-// Delete removes a pipeline and its couplings. Removing couplings
-// loosens gates, so only an admin may delete a pipeline that has any.
-// Promotions made in it are kept as history.
+// pipelineFor loads a pipeline the caller may see and change.
+func pipelineFor(tx persist.Tx, id *domain.Identity, ref string) (*domain.Pipeline, error) {
+	p, err := pipelineByNameOrID(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !domain.MayPipeline(id, p) {
+		return nil, forbidden(id, fmt.Sprintf("access pipeline %q: it belongs to team %q", p.Name, p.Team))
+	}
+	return p, nil
+}
+
+// Delete removes a pipeline and its couplings, gates included: its team's
+// to remove. Promotions made in it are kept as history, its team's still.
 func (s *Pipelines) Delete(ctx context.Context, id *domain.Identity, ref string) (*domain.Pipeline, error) {
 	var p *domain.Pipeline
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if p, err = pipelineByNameOrID(tx, ref); err != nil {
+		if p, err = pipelineFor(tx, id, ref); err != nil {
 			return err
 		}
 		couplings, _, err := tx.PipelineCouplings(p.ID, domain.Page{})
 		if err != nil {
 			return err
-		}
-		if len(couplings) > 0 && !id.IsAdmin() {
-			return forbidden(id, "delete pipeline "+p.Name+", which still has couplings: removing them loosens its gates, which only an admin may do")
 		}
 		return deletePipelineTx(tx, p, couplings)
 	})
@@ -109,10 +136,10 @@ func PipelineStages() map[domain.Stage]domain.Stage {
 
 // PipelineStatuses returns the distinct status contexts and names seen on
 // releases of the pipeline's apps, ordered by context, then name.
-func (s *Pipelines) PipelineStatuses(ctx context.Context, ref string) ([]domain.StatusContext, error) {
+func (s *Pipelines) PipelineStatuses(ctx context.Context, id *domain.Identity, ref string) ([]domain.StatusContext, error) {
 	var out []domain.StatusContext
 	err := s.store.View(ctx, func(tx persist.Tx) error {
-		p, err := pipelineByNameOrID(tx, ref)
+		p, err := pipelineFor(tx, id, ref)
 		if err != nil {
 			return err
 		}

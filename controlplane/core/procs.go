@@ -53,6 +53,9 @@ func (s *Lain) ScaleProc(ctx context.Context, id *domain.Identity, app, proc str
 		if err := procDeployed(a, proc); err != nil {
 			return err
 		}
+		if err := a.CheckScale(proc, scale); err != nil {
+			return err
+		}
 		a.ApplyScale(proc, scale, s.now().UTC())
 		return nil
 	})
@@ -85,7 +88,7 @@ func procDeployed(a *domain.App, proc string) error {
 func (s *Lain) changeProc(ctx context.Context, id *domain.Identity, app string, change func(*domain.App) error) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = s.deployedAppForRead(tx, id, app); err != nil {
+		if a, err = s.deployedAppFor(tx, id, app, domain.ChangeApp); err != nil {
 			return err
 		}
 		if err := change(a); err != nil {

@@ -108,7 +108,7 @@ func (s *Pipelines) CreatePromotion(ctx context.Context, id *domain.Identity, n 
 }
 
 func (s *Pipelines) createPromotionTx(tx persist.Tx, id *domain.Identity, n NewPromotion) (*domain.Promotion, error) {
-	pl, err := pipelineByNameOrID(tx, n.Pipeline)
+	pl, err := pipelineFor(tx, id, n.Pipeline)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +213,7 @@ func (s *Pipelines) createPromotionTx(tx persist.Tx, id *domain.Identity, n NewP
 		ID:              uuid.NewString(),
 		PipelineID:      pl.ID,
 		PipelineName:    pl.Name,
+		Team:            pl.Team,
 		SourceAppID:     src.ID,
 		SourceAppName:   src.Name,
 		SourceReleaseID: release.ID,
@@ -231,32 +232,39 @@ func (s *Pipelines) createPromotionTx(tx persist.Tx, id *domain.Identity, n NewP
 	return p, putPromotion(tx, p, "")
 }
 
-// GetPromotion returns a promotion by id.
-func (s *Pipelines) GetPromotion(ctx context.Context, promotionID string) (*domain.Promotion, error) {
+// GetPromotion returns a promotion the caller may see (its pipeline's
+// team, which keeps it after the pipeline is deleted), by id.
+func (s *Pipelines) GetPromotion(ctx context.Context, id *domain.Identity, promotionID string) (*domain.Promotion, error) {
 	var p *domain.Promotion
 	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
-		p, err = tx.Promotion(promotionID)
-		return err
+		if p, err = tx.Promotion(promotionID); err != nil {
+			return err
+		}
+		if !domain.MayPromotion(id, p) {
+			return forbidden(id, fmt.Sprintf("access promotion %s of pipeline %q: it belongs to team %q", p.ID, p.PipelineName, p.Team))
+		}
+		return nil
 	})
 	return p, err
 }
 
-// ListPromotions returns one page of promotions, newest first: those of a
-// pipeline (name or id), or all when pipelineRef is empty.
-func (s *Pipelines) ListPromotions(ctx context.Context, pipelineRef string, p domain.Page) ([]domain.Promotion, string, error) {
+// ListPromotions returns one page of the promotions the caller may see,
+// newest first: those of a pipeline (name or id), or all when pipelineRef
+// is empty.
+func (s *Pipelines) ListPromotions(ctx context.Context, id *domain.Identity, pipelineRef string, p domain.Page) ([]domain.Promotion, string, error) {
 	var out []domain.Promotion
 	var next string
 	err := s.store.View(ctx, func(tx persist.Tx) error {
-		var pipelineID string
+		f := persist.PromotionFilter{All: id.IsAdmin(), Teams: id.Teams}
 		if pipelineRef != "" {
-			pl, err := pipelineByNameOrID(tx, pipelineRef)
+			pl, err := pipelineFor(tx, id, pipelineRef)
 			if err != nil {
 				return err
 			}
-			pipelineID = pl.ID
+			f.PipelineID = pl.ID
 		}
 		var err error
-		out, next, err = tx.ListPromotions(pipelineID, p)
+		out, next, err = tx.ListPromotions(f, p)
 		return err
 	})
 	return out, next, err

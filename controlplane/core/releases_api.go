@@ -20,7 +20,7 @@ func (s *Apps) CreateRelease(ctx context.Context, id *domain.Identity, appRef st
 	var r *domain.Release
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, appRef); err != nil {
+		if a, err = appForChange(tx, id, appRef); err != nil {
 			return err
 		}
 		r, err = createReleaseTx(tx, a, s.now().UTC(), n)
@@ -161,7 +161,7 @@ func applyStatusInput(st *domain.ReleaseStatus, in domain.ReleaseStatusInput, no
 }
 
 func (s *Apps) releaseForChange(tx persist.Tx, id *domain.Identity, appRef, releaseRef string) (*domain.App, *domain.Release, error) {
-	a, err := appForRead(tx, id, appRef)
+	a, err := appForChange(tx, id, appRef)
 	if err != nil {
 		return nil, nil, err
 	}

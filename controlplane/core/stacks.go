@@ -405,6 +405,12 @@ func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, erro
 			if replay.Branch != r.Branch || replay.TTL != r.TTL {
 				return nil, domain.Unprocessable("idempotency key %q was used for another request (branch %q, ttl %ds)", r.IdempotencyKey, replay.Branch, int(replay.TTL/time.Second))
 			}
+			switch ended, err := b.replayedLeaseEnded(proj.ID, &replay.Stack, now); {
+			case err != nil:
+				return nil, err
+			case ended != "":
+				return nil, domain.Conflict("the lease made under idempotency key %q has ended: %s; request a stack under a new key", r.IdempotencyKey, ended)
+			}
 			return &Lease{Stack: &replay.Stack, Replayed: true}, nil
 		case err != nil && !isNotFound(err):
 			return nil, err
@@ -440,6 +446,29 @@ func (b *stackBatch) lease(p *domain.StackProject, r LeaseRequest) (*Lease, erro
 		}
 	}
 	return &Lease{Stack: st}, nil
+}
+
+// replayedLeaseEnded says why the lease a replay answers with no longer
+// holds its stack (it expired, or the stack was released or deleted), or
+// "" while it does. A replay must never look like a held lease to a job
+// whose stack another job may hold now.
+func (b *stackBatch) replayedLeaseEnded(projectID string, leased *domain.Stack, now time.Time) (string, error) {
+	if leased.Lease == nil {
+		return fmt.Sprintf("stack %s was not leased", leased.Name), nil
+	}
+	if !now.Before(leased.Lease.ExpiresAt) {
+		return "it expired at " + leased.Lease.ExpiresAt.UTC().Format(time.RFC3339), nil
+	}
+	st, err := b.tx.Stack(projectID, leased.Number)
+	switch {
+	case isNotFound(err):
+		return fmt.Sprintf("stack %s was deleted", leased.Name), nil
+	case err != nil:
+		return "", err
+	case st.Lease == nil || st.Lease.ID != leased.Lease.ID:
+		return fmt.Sprintf("stack %s was released", leased.Name), nil
+	}
+	return "", nil
 }
 
 // createStack adds the project's next stack, leased for r.

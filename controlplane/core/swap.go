@@ -33,11 +33,11 @@ func (s *Apps) Swap(ctx context.Context, id *domain.Identity, app1, app2 string,
 	}
 	defer release()
 	err = s.store.Update(ctx, func(tx persist.Tx) error {
-		a, err := appForRead(tx, id, a.ID)
+		a, err := appForChange(tx, id, a.ID)
 		if err != nil {
 			return err
 		}
-		b, err := appForRead(tx, id, b.ID)
+		b, err := appForChange(tx, id, b.ID)
 		if err != nil {
 			return err
 		}

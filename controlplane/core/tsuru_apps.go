@@ -29,7 +29,13 @@ func AppState(a *domain.App) string {
 // Then one transaction removes the app, its releases and everything the
 // other areas hang on it (deleteAppTx), and gives the quota back.
 func (s *Apps) Delete(ctx context.Context, id *domain.Identity, nameOrID string) error {
-	a, err := s.Get(ctx, id, nameOrID)
+	var a *domain.App
+	err := s.store.View(ctx, func(tx persist.Tx) (err error) {
+		if a, err = appFor(tx, id, nameOrID, domain.DeleteApp); err != nil {
+			return err
+		}
+		return refuseDeletionTx(tx, a)
+	})
 	if err != nil {
 		return err
 	}
@@ -48,8 +54,11 @@ func (s *Apps) Delete(ctx context.Context, id *domain.Identity, nameOrID string)
 		}
 	}
 	return s.store.Update(ctx, func(tx persist.Tx) error {
-		a, err := appForRead(tx, id, a.ID)
+		a, err := appFor(tx, id, a.ID, domain.DeleteApp)
 		if err != nil {
+			return err
+		}
+		if err := refuseDeletionTx(tx, a); err != nil {
 			return err
 		}
 		if len(a.Bindings) > 0 {
@@ -63,7 +72,7 @@ func (s *Apps) Delete(ctx context.Context, id *domain.Identity, nameOrID string)
 func (s *Apps) Restart(ctx context.Context, id *domain.Identity, nameOrID string) (*domain.App, error) {
 	var a *domain.App
 	err := s.store.Update(ctx, func(tx persist.Tx) (err error) {
-		if a, err = appForRead(tx, id, nameOrID); err != nil {
+		if a, err = appForChange(tx, id, nameOrID); err != nil {
 			return err
 		}
 		for i := range a.Units {

@@ -59,8 +59,11 @@ type App struct {
 	LastRelease int `json:"last_release"`
 	// Resource and ResourceClient name, for a resource-instance app, the
 	// resource app it instantiates and the app that uses it.
-	Resource       string    `json:"resource,omitempty"`
-	ResourceClient string    `json:"resource_client,omitempty"`
+	Resource       string `json:"resource,omitempty"`
+	ResourceClient string `json:"resource_client,omitempty"`
+	// ResourceGrants, on a resource app, are the teams its owners allowed
+	// to use it besides its own (MayUseResource).
+	ResourceGrants []string  `json:"resource_grants,omitempty"`
 	RestartedAt    time.Time `json:"restarted_at,omitzero"`
 	// Bindings are the service instances bound to the app.
 	Bindings  []Binding `json:"bindings,omitempty"`
@@ -316,5 +319,61 @@ func (a *App) Clone() *App {
 	c.Env = maps.Clone(a.Env)
 	c.Maintainers = slices.Clone(a.Maintainers)
 	c.Bindings = slices.Clone(a.Bindings)
+	c.ResourceGrants = slices.Clone(a.ResourceGrants)
 	return &c
+}
+
+// Bounds of an app's config vars. tsuru sets none; these keep an app's
+// record, and every release that copies its config, far below what one
+// request body may carry and what a store value may hold.
+const (
+	MaxEnvVars       = 500
+	MaxEnvValueBytes = 64 << 10
+	// MaxEnvTotalBytes bounds the names and values of all vars together.
+	MaxEnvTotalBytes = 256 << 10
+)
+
+// CheckEnvValue checks the size of one config var's value; the value is
+// never quoted back (it may be a secret).
+func CheckEnvValue(name, value string) error {
+	if len(value) > MaxEnvValueBytes {
+		return Invalid("the value of config var %q is %d bytes: a value has at most %d bytes (%d KiB)", name, len(value), MaxEnvValueBytes, MaxEnvValueBytes>>10)
+	}
+	return nil
+}
+
+// CheckEnvBounds checks a whole config against the bounds: how many vars,
+// each value, and the total of names and values. vars yields name and
+// value pairs.
+func CheckEnvBounds(n int, vars func(yield func(name, value string) bool)) error {
+	if n > MaxEnvVars {
+		return Unprocessable("%d config vars: an app has at most %d", n, MaxEnvVars)
+	}
+	total := 0
+	var err error
+	vars(func(name, value string) bool {
+		if err = CheckEnvValue(name, value); err != nil {
+			return false
+		}
+		total += len(name) + len(value)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if total > MaxEnvTotalBytes {
+		return Unprocessable("the config vars total %d bytes of names and values: an app has at most %d bytes (%d KiB) in total", total, MaxEnvTotalBytes, MaxEnvTotalBytes>>10)
+	}
+	return nil
+}
+
+// CheckEnv checks an app's config against the bounds.
+func (a *App) CheckEnv() error {
+	return CheckEnvBounds(len(a.Env), func(yield func(string, string) bool) {
+		for name, v := range a.Env {
+			if !yield(name, v.Value) {
+				return
+			}
+		}
+	})
 }

@@ -12,12 +12,13 @@ import (
 func TestAppCloneIsDeep(t *testing.T) {
 	a := &App{
 		ID: "id", Name: "web", Teams: []string{"devs"}, CNames: []string{"www.example.com"},
-		Meta:        &AppMeta{Type: AppTypeApp, Procs: []ProcSpec{{Name: "web", Command: []string{"./web"}}}, UseResources: []string{"redis"}},
-		Procs:       []Proc{{Name: "web", Command: []string{"./web", "-v"}}},
-		Units:       []Unit{{Name: "web/0", Proc: "web", StartedAt: time.Unix(1, 0)}},
-		Env:         map[string]EnvVar{"A": {Name: "A", Value: "1"}},
-		Maintainers: []Maintainer{{Username: "ana", Role: RoleOwner}},
-		Bindings:    []Binding{{Instance: "db", Service: "pg"}},
+		Meta:           &AppMeta{Type: AppTypeApp, Procs: []ProcSpec{{Name: "web", Command: []string{"./web"}}}, UseResources: []string{"redis"}},
+		Procs:          []Proc{{Name: "web", Command: []string{"./web", "-v"}}},
+		Units:          []Unit{{Name: "web/0", Proc: "web", StartedAt: time.Unix(1, 0)}},
+		Env:            map[string]EnvVar{"A": {Name: "A", Value: "1"}},
+		Maintainers:    []Maintainer{{Username: "ana", Role: RoleOwner}},
+		Bindings:       []Binding{{Instance: "db", Service: "pg"}},
+		ResourceGrants: []string{"ops"},
 	}
 	c := a.Clone()
 	if !reflect.DeepEqual(a, c) {
@@ -27,15 +28,16 @@ func TestAppCloneIsDeep(t *testing.T) {
 	c.Meta.Procs[0].Command[0], c.Meta.UseResources[0] = "x", "x"
 	c.Procs[0].Command[1], c.Units[0].Name = "x", "x"
 	c.Env["A"] = EnvVar{Name: "A", Value: "x"}
-	c.Maintainers[0].Role, c.Bindings[0].Instance = "x", "x"
+	c.Maintainers[0].Role, c.Bindings[0].Instance, c.ResourceGrants[0] = "x", "x", "x"
 	want := &App{
 		ID: "id", Name: "web", Teams: []string{"devs"}, CNames: []string{"www.example.com"},
-		Meta:        &AppMeta{Type: AppTypeApp, Procs: []ProcSpec{{Name: "web", Command: []string{"./web"}}}, UseResources: []string{"redis"}},
-		Procs:       []Proc{{Name: "web", Command: []string{"./web", "-v"}}},
-		Units:       []Unit{{Name: "web/0", Proc: "web", StartedAt: time.Unix(1, 0)}},
-		Env:         map[string]EnvVar{"A": {Name: "A", Value: "1"}},
-		Maintainers: []Maintainer{{Username: "ana", Role: RoleOwner}},
-		Bindings:    []Binding{{Instance: "db", Service: "pg"}},
+		Meta:           &AppMeta{Type: AppTypeApp, Procs: []ProcSpec{{Name: "web", Command: []string{"./web"}}}, UseResources: []string{"redis"}},
+		Procs:          []Proc{{Name: "web", Command: []string{"./web", "-v"}}},
+		Units:          []Unit{{Name: "web/0", Proc: "web", StartedAt: time.Unix(1, 0)}},
+		Env:            map[string]EnvVar{"A": {Name: "A", Value: "1"}},
+		Maintainers:    []Maintainer{{Username: "ana", Role: RoleOwner}},
+		Bindings:       []Binding{{Instance: "db", Service: "pg"}},
+		ResourceGrants: []string{"ops"},
 	}
 	if !reflect.DeepEqual(a, want) {
 		t.Fatalf("a change to the clone reached the original:\n%+v", a)

@@ -32,6 +32,13 @@ const (
 	MinProcMemory    = 4 << 20  // 4M
 	MaxProcMemory    = 64 << 30 // 64G
 
+	// MaxProcsPerApp, MaxUnitsPerApp (instances of all procs together)
+	// and MaxUsedResources bound what one app declares, so that every read
+	// of it stays small.
+	MaxProcsPerApp   = 50
+	MaxUnitsPerApp   = 1000
+	MaxUsedResources = 20
+
 	DefaultProcInstances = 1
 	DefaultProcCPU       = 1
 	DefaultProcMemory    = "32M"
@@ -126,7 +133,11 @@ func ValidateMeta(m *AppMeta) error {
 	default:
 		return Invalid("invalid apptype %q: must be app, service or resource", m.Type)
 	}
+	if len(m.Procs) > MaxProcsPerApp {
+		return Invalid("%d procs declared: an app declares at most %d", len(m.Procs), MaxProcsPerApp)
+	}
 	seen := map[string]bool{}
+	units := 0
 	for _, p := range m.Procs {
 		if err := ValidateProcSpec(p); err != nil {
 			return err
@@ -135,9 +146,16 @@ func ValidateMeta(m *AppMeta) error {
 			return Invalid("proc %q is declared twice", p.Name)
 		}
 		seen[p.Name] = true
+		units += p.NumInstances
+	}
+	if err := checkUnits(units); err != nil {
+		return err
 	}
 	if m.Type == AppTypeResource && len(m.UseResources) > 0 {
 		return Invalid("a resource app cannot use resources itself")
+	}
+	if len(m.UseResources) > MaxUsedResources {
+		return Invalid("use_resources lists %d resources: an app uses at most %d", len(m.UseResources), MaxUsedResources)
 	}
 	for i, r := range m.UseResources {
 		if err := ValidateAppName(r); err != nil {
@@ -148,6 +166,30 @@ func ValidateMeta(m *AppMeta) error {
 		}
 	}
 	return nil
+}
+
+func checkUnits(n int) error {
+	if n > MaxUnitsPerApp {
+		return Invalid("the procs declare %d instances in all: an app runs at most %d units", n, MaxUnitsPerApp)
+	}
+	return nil
+}
+
+// CheckScale checks that scaling the declared proc called name keeps the
+// app within MaxUnitsPerApp.
+func (a *App) CheckScale(name string, s ProcScale) error {
+	if s.NumInstances == nil || a.Meta == nil {
+		return nil
+	}
+	units := 0
+	for _, p := range a.Meta.Procs {
+		if p.Name == name {
+			units += *s.NumInstances
+		} else {
+			units += p.NumInstances
+		}
+	}
+	return checkUnits(units)
 }
 
 // ValidateMetaVersion checks a lain meta_version: a timestamp, a dash and a

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -40,10 +39,13 @@ func NextStage(s Stage) (Stage, bool) {
 // StageRank is the position of s in Stages, for ordering.
 func StageRank(s Stage) int { return slices.Index(Stages, s) }
 
-// Pipeline groups apps that promote code from one stage to the next.
+// Pipeline groups apps that promote code from one stage to the next. Team
+// owns it (MayPipeline): its members see and change it, its couplings and
+// their gates, and its promotions.
 type Pipeline struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
+	Team      string    `json:"team"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -116,16 +118,19 @@ func ValidateReleaseInput(image, metaVersion, description string) error {
 	case image != "" && metaVersion != "":
 		return Invalid("a release has an image or a meta_version, not both")
 	}
-	for field, v := range map[string]string{"image": image, "meta_version": metaVersion} {
-		if len(v) > maxReleaseSource || strings.ContainsFunc(v, unicode.IsSpace) || strings.ContainsFunc(v, unicode.IsControl) {
-			return Invalid("invalid %s %q: at most %d characters, no spaces or control characters", field, v, maxReleaseSource)
+	for _, f := range []struct{ name, v string }{{"image", image}, {"meta_version", metaVersion}} {
+		if err := CheckLabel(f.name, f.v, maxReleaseSource); err != nil {
+			return err
+		}
+		if strings.ContainsFunc(f.v, unicode.IsSpace) {
+			return Invalid("%s must not contain spaces", f.name)
 		}
 	}
-	if len(description) > maxDescription {
-		return Invalid("description is too long: at most %d bytes", maxDescription)
-	}
-	return nil
+	return CheckDescription(description)
 }
+
+// CheckDescription checks a description of a release, a status or an app.
+func CheckDescription(d string) error { return CheckProse("description", d, maxDescription) }
 
 // ReleaseStatusInput is what CI sends to create or change a release status.
 // Nil fields are left as they are on a change.
@@ -142,31 +147,21 @@ func (in ReleaseStatusInput) Validate() error {
 	if in.State != nil && !ValidStatusState(*in.State) {
 		return Invalid("invalid state %q: must be pending, success, failure or error", *in.State)
 	}
+	// Status names end up in store keys, where NUL separates components.
 	if in.Name != nil {
-		if err := checkText("name", *in.Name, maxStatusName); err != nil {
+		if err := CheckLabel("name", *in.Name, maxStatusName); err != nil {
 			return err
 		}
 	}
-	if in.Description != nil && len(*in.Description) > maxDescription {
-		return Invalid("description is too long: at most %d bytes", maxDescription)
-	}
-	if in.TargetURL != nil && *in.TargetURL != "" {
-		u, err := url.Parse(*in.TargetURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(*in.TargetURL) > maxStatusTargetURL {
-			return Invalid("invalid target_url %q: it must be an http or https URL", *in.TargetURL)
+	if in.Description != nil {
+		if err := CheckDescription(*in.Description); err != nil {
+			return err
 		}
 	}
-	return nil
-}
-
-// checkText bounds a one-line text field and keeps control characters out
-// of it (status names end up in store keys, where NUL separates components).
-func checkText(field, s string, max int) error {
-	if len(s) > max {
-		return Invalid("%s is too long: at most %d bytes", field, max)
-	}
-	if strings.ContainsFunc(s, unicode.IsControl) {
-		return Invalid("%s must not contain control characters", field)
+	if in.TargetURL != nil && *in.TargetURL != "" {
+		if err := CheckHTTPURL("target_url", *in.TargetURL, maxStatusTargetURL); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -243,9 +238,12 @@ const (
 // stage of a pipeline. It is created pending and carried out target by
 // target; each target records its own outcome.
 type Promotion struct {
-	ID              string            `json:"id"`
-	PipelineID      string            `json:"pipeline_id"`
-	PipelineName    string            `json:"pipeline_name"`
+	ID           string `json:"id"`
+	PipelineID   string `json:"pipeline_id"`
+	PipelineName string `json:"pipeline_name"`
+	// Team is the pipeline's team when the promotion was made: it keeps
+	// owning the promotion after the pipeline is deleted.
+	Team            string            `json:"team"`
 	SourceAppID     string            `json:"source_app_id"`
 	SourceAppName   string            `json:"source_app_name"`
 	SourceReleaseID string            `json:"source_release_id"`

@@ -106,6 +106,16 @@ func (s *Service) Validate() error {
 			return Invalid("service %q: env declares the vars of a static service; a service with an endpoint gets them from its broker", s.Name)
 		}
 	}
+	err := CheckEnvBounds(len(s.Env), func(yield func(string, string) bool) {
+		for name, value := range s.Env {
+			if !yield(name, value) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return Invalid("service %q: env: %v", s.Name, err)
+	}
 	for name := range s.Env {
 		if err := ValidateEnvName(name); err != nil {
 			return err
@@ -117,14 +127,24 @@ func (s *Service) Validate() error {
 	return nil
 }
 
+// maxEndpoint bounds a broker endpoint.
+const maxEndpoint = 2048
+
+// validateEndpoint accepts an http or https URL without query, fragment or
+// credentials, or a bare host[:port] (http, as tsuru assumes). No other
+// scheme: berth calls the endpoint itself.
 func validateEndpoint(env, e string) error {
 	raw := e
-	if !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+	if !strings.Contains(e, "://") {
 		raw = "http://" + e
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return Invalid("invalid %s endpoint %q: want a host or an http(s) URL without query or credentials", env, e)
+	field := env + " endpoint"
+	if err := CheckHTTPURL(field, raw, maxEndpoint); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(u.Host, ":") {
+		return Invalid("invalid %s: want a host or an http(s) URL without query, fragment or credentials", field)
 	}
 	return nil
 }

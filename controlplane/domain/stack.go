@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // DefaultStackPrefix names a project's stacks test-1, test-2, ... unless the
@@ -155,15 +153,7 @@ func ValidateCommit(field, commit string) error {
 }
 
 // validateLabel accepts up to 255 bytes of printable UTF-8.
-func validateLabel(field, v string) error {
-	if len(v) > 255 {
-		return Invalid("%s is too long: at most 255 bytes", field)
-	}
-	if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-		return Invalid("%s %q must be printable UTF-8 without control characters", field, v)
-	}
-	return nil
-}
+func validateLabel(field, v string) error { return CheckLabel(field, v, 255) }
 
 // ValidateIdempotencyKey checks an Idempotency-Key header: 1 to 255
 // visible ASCII characters.

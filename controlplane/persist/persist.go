@@ -120,6 +120,9 @@ type AppsTx interface {
 	// ListReleases returns an app's releases, newest first. The page cursor is
 	// a version number.
 	ListReleases(a *domain.App, p domain.Page) ([]domain.Release, string, error)
+	// ResourcesGrantedTo returns the names of the resources granted to team
+	// (domain.App.ResourceGrants), in order.
+	ResourcesGrantedTo(team string) ([]string, error)
 	// AppsNamedWithPrefix returns one page of the apps whose name starts with
 	// namePrefix, ordered by name. The cursor is the rest of the name after the
 	// prefix. Resource instances (resource.<resource>.<app>) are found this way.
@@ -170,8 +173,9 @@ type PipelinesTx interface {
 	// DeletePipeline removes a pipeline. Its couplings are the caller's to
 	// remove first.
 	DeletePipeline(p *domain.Pipeline) error
-	// ListPipelines returns one page of pipelines ordered by name.
-	ListPipelines(p domain.Page) ([]domain.Pipeline, string, error)
+	// ListPipelines returns one page of the pipelines f selects, ordered by
+	// name.
+	ListPipelines(f PipelineFilter, p domain.Page) ([]domain.Pipeline, string, error)
 	// Coupling returns the coupling with that id.
 	Coupling(id string) (*domain.Coupling, error)
 	// CouplingOfApp returns the coupling of an app; an app is in at most one
@@ -182,8 +186,9 @@ type PipelinesTx interface {
 	PutCoupling(c *domain.Coupling) error
 	// DeleteCoupling removes a coupling and its index entries.
 	DeleteCoupling(c *domain.Coupling) error
-	// ListCouplings returns one page of every coupling, ordered by id.
-	ListCouplings(p domain.Page) ([]domain.Coupling, string, error)
+	// ListCouplings returns one page of the couplings f selects, ordered by
+	// id.
+	ListCouplings(f CouplingFilter, p domain.Page) ([]domain.Coupling, string, error)
 	// PipelineCouplings returns one page of a pipeline's couplings ordered by
 	// stage (review first), then id.
 	PipelineCouplings(pipelineID string, p domain.Page) ([]domain.Coupling, string, error)
@@ -200,9 +205,9 @@ type PipelinesTx interface {
 	// PutPromotion creates or replaces a promotion and keeps it in the pending
 	// queue exactly while its status is pending.
 	PutPromotion(p *domain.Promotion) error
-	// ListPromotions returns one page of promotions, newest first: those of one
-	// pipeline, or every one when pipelineID is empty.
-	ListPromotions(pipelineID string, p domain.Page) ([]domain.Promotion, string, error)
+	// ListPromotions returns one page of the promotions f selects, newest
+	// first.
+	ListPromotions(f PromotionFilter, p domain.Page) ([]domain.Promotion, string, error)
 	// PendingPromotions returns the ids of up to limit pending promotions,
 	// oldest first.
 	PendingPromotions(limit int) ([]string, error)
@@ -347,6 +352,29 @@ type InstanceFilter struct {
 	Service string
 	All     bool
 	Teams   []string
+}
+
+// PipelineFilter selects pipelines: every one when All is set (admins),
+// otherwise those of one of Teams (domain.MayPipeline).
+type PipelineFilter struct {
+	All   bool
+	Teams []string
+}
+
+// CouplingFilter selects couplings: every one when All is set, otherwise
+// those of the pipelines PipelineIDs.
+type CouplingFilter struct {
+	All         bool
+	PipelineIDs []string
+}
+
+// PromotionFilter selects promotions: those of the pipeline PipelineID
+// when set; else every one when All is set, otherwise those of one of
+// Teams (domain.MayPromotion).
+type PromotionFilter struct {
+	PipelineID string
+	All        bool
+	Teams      []string
 }
 
 // StackProjectFilter selects projects: every project when All is set,

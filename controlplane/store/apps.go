@@ -16,6 +16,7 @@ const (
 	nsAppByTeam    = "idx-app-team"       // team, name -> ""
 	nsAppByType    = "idx-app-type"       // type, name -> ""
 	nsAppByMaint   = "idx-app-maintainer" // maintainer e-mail, name -> ""
+	nsAppByGrant   = "idx-app-grant"      // team granted a resource, resource name -> ""
 	nsRelease      = "release"            // app id, zero-padded version -> Release
 	nsReleaseByID  = "idx-release-id"
 	releaseVersion = "%010d"
@@ -102,6 +103,20 @@ func (tx *Tx) PutApp(a *domain.App) error {
 			}
 		}
 	}
+	for _, t := range old.ResourceGrants {
+		if !slices.Contains(a.ResourceGrants, t) {
+			if err := tx.delete(key(nsAppByGrant, t, a.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range a.ResourceGrants {
+		if !slices.Contains(old.ResourceGrants, t) {
+			if err := tx.putRaw(key(nsAppByGrant, t, a.Name), nil); err != nil {
+				return err
+			}
+		}
+	}
 	if old.Type != a.Type {
 		if old.Type != "" {
 			if err := tx.delete(key(nsAppByType, string(old.Type), a.Name)); err != nil {
@@ -155,6 +170,11 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 	}
 	for _, t := range a.Teams {
 		if err := tx.delete(key(nsAppByTeam, t, a.Name)); err != nil {
+			return err
+		}
+	}
+	for _, t := range a.ResourceGrants {
+		if err := tx.delete(key(nsAppByGrant, t, a.Name)); err != nil {
 			return err
 		}
 	}
@@ -224,6 +244,17 @@ func (tx *Tx) ListApps(f persist.AppFilter, p Page) ([]domain.App, string, error
 		}
 		return a, keep(a), nil
 	})
+}
+
+// ResourcesGrantedTo returns the names of the resources granted to team,
+// in order.
+func (tx *Tx) ResourcesGrantedTo(team string) ([]string, error) {
+	var names []string
+	err := tx.scan(prefix(nsAppByGrant, team), "", 0, true, func(k, _ []byte) error {
+		names = append(names, lastPart(k))
+		return nil
+	})
+	return names, err
 }
 
 // mergeIndexNames returns up to limit distinct last key components after

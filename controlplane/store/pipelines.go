@@ -3,14 +3,17 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 const (
 	nsPipeline           = "pipeline"               // name -> Pipeline
 	nsPipelineByID       = "idx-pipeline-id"        // id -> name
+	nsPipelineByTeam     = "idx-pipeline-team"      // team, name -> ""
 	nsCoupling           = "coupling"               // id -> Coupling
 	nsCouplingByApp      = "idx-coupling-app"       // app id -> coupling id
 	nsCouplingByPipeline = "idx-coupling-pipeline"  // pipeline id, "<stage rank>-<coupling id>" -> ""
@@ -44,8 +47,23 @@ func (tx *Tx) PipelineByID(id string) (*domain.Pipeline, error) {
 // PipelineExists reports whether a pipeline is called name.
 func (tx *Tx) PipelineExists(name string) (bool, error) { return tx.exists(key(nsPipeline, name)) }
 
-// PutPipeline creates or replaces a pipeline.
+// PutPipeline creates or replaces a pipeline and keeps its indexes in step.
 func (tx *Tx) PutPipeline(p *domain.Pipeline) error {
+	var old domain.Pipeline
+	switch err := tx.get(key(nsPipeline, p.Name), &old); {
+	case errors.Is(err, errNoKey):
+	case err != nil:
+		return err
+	case old.Team != p.Team && old.Team != "":
+		if err := tx.delete(key(nsPipelineByTeam, old.Team, p.Name)); err != nil {
+			return err
+		}
+	}
+	if p.Team != "" {
+		if err := tx.putRaw(key(nsPipelineByTeam, p.Team, p.Name), nil); err != nil {
+			return err
+		}
+	}
 	if err := tx.putRaw(key(nsPipelineByID, p.ID), []byte(p.Name)); err != nil {
 		return err
 	}
@@ -55,15 +73,41 @@ func (tx *Tx) PutPipeline(p *domain.Pipeline) error {
 // DeletePipeline removes a pipeline. Its couplings are the caller's to
 // remove first.
 func (tx *Tx) DeletePipeline(p *domain.Pipeline) error {
+	if err := tx.delete(key(nsPipelineByTeam, p.Team, p.Name)); err != nil {
+		return err
+	}
 	if err := tx.delete(key(nsPipelineByID, p.ID)); err != nil {
 		return err
 	}
 	return tx.delete(key(nsPipeline, p.Name))
 }
 
-// ListPipelines returns one page of pipelines ordered by name.
-func (tx *Tx) ListPipelines(p Page) ([]domain.Pipeline, string, error) {
-	return scanPage[domain.Pipeline](tx, prefix(nsPipeline), p)
+// ListPipelines returns one page of the pipelines f selects, ordered by
+// name.
+func (tx *Tx) ListPipelines(f persist.PipelineFilter, p Page) ([]domain.Pipeline, string, error) {
+	if f.All {
+		return scanPage[domain.Pipeline](tx, prefix(nsPipeline), p)
+	}
+	pfxs := make([][]byte, 0, len(f.Teams))
+	for _, t := range f.Teams {
+		pfxs = append(pfxs, prefix(nsPipelineByTeam, t))
+	}
+	names, err := tx.mergeIndexNames(pfxs, p.After, p.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]domain.Pipeline, 0, len(names))
+	for _, n := range names {
+		pl, err := tx.Pipeline(n)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, *pl)
+	}
+	if p.Limit > 0 && len(out) == p.Limit {
+		return out, names[len(names)-1], nil
+	}
+	return out, "", nil
 }
 
 // Coupling returns the coupling with that id.
@@ -119,9 +163,33 @@ func (tx *Tx) DeleteCoupling(c *domain.Coupling) error {
 	return tx.delete(key(nsCoupling, c.ID))
 }
 
-// ListCouplings returns one page of every coupling, ordered by id.
-func (tx *Tx) ListCouplings(p Page) ([]domain.Coupling, string, error) {
-	return scanPage[domain.Coupling](tx, prefix(nsCoupling), p)
+// ListCouplings returns one page of the couplings f selects, ordered by
+// id.
+func (tx *Tx) ListCouplings(f persist.CouplingFilter, p Page) ([]domain.Coupling, string, error) {
+	if f.All {
+		return scanPage[domain.Coupling](tx, prefix(nsCoupling), p)
+	}
+	// A pipeline has a coupling per app at most, so the selected
+	// pipelines' couplings are read whole, then paged by id as the scan of
+	// every coupling pages.
+	var out []domain.Coupling
+	for _, id := range f.PipelineIDs {
+		cs, _, err := tx.PipelineCouplings(id, Page{})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, c := range cs {
+			if c.ID > p.After {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Coupling) int { return strings.Compare(a.ID, b.ID) })
+	if p.Limit > 0 && len(out) > p.Limit {
+		out = out[:p.Limit]
+		return out, out[len(out)-1].ID, nil
+	}
+	return out, "", nil
 }
 
 // PipelineCouplings returns one page of a pipeline's couplings ordered by

@@ -7,12 +7,14 @@ import (
 	"strings"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 const (
 	nsPromotion           = "promotion"              // id -> Promotion
 	nsPromotionByTime     = "idx-promotion-time"     // newest-first key -> ""
 	nsPromotionByPipeline = "idx-promotion-pipeline" // pipeline id, newest-first key -> ""
+	nsPromotionByTeam     = "idx-promotion-team"     // team, newest-first key -> ""
 	// nsPromotionPending holds exactly the promotions still pending, oldest
 	// first: the runner's queue. It is written in the transaction that
 	// changes a promotion's status, so a restart finds every unfinished
@@ -58,6 +60,12 @@ func (tx *Tx) PutPromotion(p *domain.Promotion) error {
 	if err := tx.putRaw(key(nsPromotionByPipeline, p.PipelineID, newestFirst(p)), nil); err != nil {
 		return err
 	}
+	// A promotion's team never changes once it has one.
+	if p.Team != "" {
+		if err := tx.putRaw(key(nsPromotionByTeam, p.Team, newestFirst(p)), nil); err != nil {
+			return err
+		}
+	}
 	pending := key(nsPromotionPending, oldestFirst(p))
 	if p.Status == domain.PromotionPending {
 		if err := tx.putRaw(pending, nil); err != nil {
@@ -69,22 +77,29 @@ func (tx *Tx) PutPromotion(p *domain.Promotion) error {
 	return tx.put(key(nsPromotion, p.ID), p)
 }
 
-// ListPromotions returns one page of promotions, newest first: those of one
-// pipeline, or every one when pipelineID is empty.
-func (tx *Tx) ListPromotions(pipelineID string, p Page) ([]domain.Promotion, string, error) {
-	pfx := prefix(nsPromotionByTime)
-	if pipelineID != "" {
-		pfx = prefix(nsPromotionByPipeline, pipelineID)
+// ListPromotions returns one page of the promotions f selects, newest
+// first.
+func (tx *Tx) ListPromotions(f persist.PromotionFilter, p Page) ([]domain.Promotion, string, error) {
+	var pfxs [][]byte
+	switch {
+	case f.PipelineID != "":
+		pfxs = [][]byte{prefix(nsPromotionByPipeline, f.PipelineID)}
+	case f.All:
+		pfxs = [][]byte{prefix(nsPromotionByTime)}
+	default:
+		for _, t := range f.Teams {
+			pfxs = append(pfxs, prefix(nsPromotionByTeam, t))
+		}
+	}
+	keys, err := tx.mergeIndexNames(pfxs, p.After, p.Limit)
+	if err != nil {
+		return nil, "", err
 	}
 	var ids []string
 	var last string
-	err := tx.scan(pfx, p.After, p.Limit, true, func(k, _ []byte) error {
-		last = lastPart(k)
-		ids = append(ids, promotionIDOf(last))
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
+	for _, k := range keys {
+		last = k
+		ids = append(ids, promotionIDOf(k))
 	}
 	out := make([]domain.Promotion, 0, len(ids))
 	for _, id := range ids {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,7 @@ import (
 // SchemaVersion is the layout of the data this berthd writes. It is stored
 // with the data: an older berthd refuses data of a newer layout, a newer
 // berthd migrates older data when it opens it.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 const metaSchemaVersion = "schema-version"
 
@@ -36,6 +37,7 @@ var migrations = []migration{
 		}
 		return countPromotions(ctx, s, now)
 	}},
+	{to: 3, what: "pipelines and promotions owned by a team", run: migratePipelineTeams},
 }
 
 // ErrNewerSchema: the data was written by a newer berthd.
@@ -161,4 +163,76 @@ func migrateExpiryToData(ctx context.Context, s *Store, now time.Time) error {
 		}
 		return tx.putExpiring(k, v, r.CreatedAt.Add(domain.LeaseReplayWindow+time.Hour))
 	})
+}
+
+// migratePipelineTeams: schema 2 pipelines had no owner; schema 3 gives
+// each the team that owns the first app coupled to it (the earliest
+// stage first), or, when no coupled app has one, the admin team, so that
+// until someone moves it only admins see it. A promotion gets its
+// pipeline's team, or when the pipeline is gone the team of its source
+// app, or the admin team. Records that have a team already (a migration
+// that crashed half way) are left alone.
+func migratePipelineTeams(ctx context.Context, s *Store, _ time.Time) error {
+	err := s.rewriteAll(ctx, prefix(nsPipeline), func(tx *Tx, k, v []byte) error {
+		var p domain.Pipeline
+		if err := decode(k, v, &p); err != nil {
+			return err
+		}
+		if p.Team != "" {
+			return nil
+		}
+		cs, _, err := tx.PipelineCouplings(p.ID, Page{})
+		if err != nil {
+			return err
+		}
+		p.Team = domain.AdminTeam
+		for _, c := range cs {
+			if team, err := tx.appTeamOwner(c.AppID); err != nil {
+				return err
+			} else if team != "" {
+				p.Team = team
+				break
+			}
+		}
+		return tx.PutPipeline(&p)
+	})
+	if err != nil {
+		return err
+	}
+	return s.rewriteAll(ctx, prefix(nsPromotion), func(tx *Tx, k, v []byte) error {
+		var p domain.Promotion
+		if err := decode(k, v, &p); err != nil {
+			return err
+		}
+		if p.Team != "" {
+			return nil
+		}
+		switch pl, err := tx.PipelineByID(p.PipelineID); {
+		case err == nil:
+			p.Team = pl.Team
+		case !errors.Is(err, domain.ErrNotFound):
+			return err
+		}
+		if p.Team == "" {
+			team, err := tx.appTeamOwner(p.SourceAppID)
+			if err != nil {
+				return err
+			}
+			p.Team = cmp.Or(team, domain.AdminTeam)
+		}
+		return tx.PutPromotion(&p)
+	})
+}
+
+// appTeamOwner is the owning team of the app with that id, or "" when
+// there is no such app.
+func (tx *Tx) appTeamOwner(appID string) (string, error) {
+	a, err := tx.AppByID(appID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return a.TeamOwner, nil
 }

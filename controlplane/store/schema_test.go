@@ -11,6 +11,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
+	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
 )
 
 func rawPut(t *testing.T, e engine.Engine, kv map[string][]byte) {
@@ -157,5 +158,92 @@ func TestExpiringRecords(t *testing.T) {
 	})
 	if n != 0 {
 		t.Fatalf("%d expiry index entries left", n)
+	}
+}
+
+// TestMigratePipelineTeams: a schema 2 store, whose pipelines and
+// promotions had no team, gives each pipeline the team of its first
+// coupled app (or the admin team), and each promotion its pipeline's team
+// (or, when the pipeline is gone, its source app's); the team indexes
+// answer the lists afterwards.
+func TestMigratePipelineTeams(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	s := openDir(t, dir, false)
+	err := s.Update(ctx, func(tx *Tx) error {
+		for _, a := range []domain.App{
+			{ID: "app-web-dev", Name: "web-dev", Type: domain.AppTypeApp, TeamOwner: "web-team", Teams: []string{"web-team"}},
+			{ID: "app-web-stg", Name: "web-stg", Type: domain.AppTypeApp, TeamOwner: "ops", Teams: []string{"ops"}},
+			{ID: "app-gone-src", Name: "gone-src", Type: domain.AppTypeApp, TeamOwner: "legacy", Teams: []string{"legacy"}},
+		} {
+			if err := tx.PutApp(&a); err != nil {
+				return err
+			}
+		}
+		for _, p := range []domain.Pipeline{{ID: "pl-web", Name: "web"}, {ID: "pl-empty", Name: "empty"}} {
+			if err := tx.PutPipeline(&p); err != nil {
+				return err
+			}
+		}
+		// The staging app is coupled first: the earliest stage decides.
+		for _, c := range []domain.Coupling{
+			{ID: "c-stg", PipelineID: "pl-web", PipelineName: "web", AppID: "app-web-stg", AppName: "web-stg", Stage: domain.StageStaging},
+			{ID: "c-dev", PipelineID: "pl-web", PipelineName: "web", AppID: "app-web-dev", AppName: "web-dev", Stage: domain.StageDevelopment},
+		} {
+			if err := tx.PutCoupling(&c); err != nil {
+				return err
+			}
+		}
+		for i, p := range []domain.Promotion{
+			{ID: "pr-web", PipelineID: "pl-web", PipelineName: "web", SourceAppID: "app-web-dev", Status: domain.PromotionSuccessful},
+			{ID: "pr-gone", PipelineID: "pl-deleted", PipelineName: "deleted", SourceAppID: "app-gone-src", Status: domain.PromotionFailed},
+			{ID: "pr-orphan", PipelineID: "pl-deleted", PipelineName: "deleted", SourceAppID: "app-deleted", Status: domain.PromotionFailed},
+		} {
+			p.CreatedAt = now.Add(time.Duration(i) * time.Minute)
+			if err := tx.PutPromotion(&p); err != nil {
+				return err
+			}
+		}
+		return tx.putRaw(key(nsMeta, metaSchemaVersion), []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openDir(t, dir, false)
+	if v, _ := s.schemaVersion(ctx); v != SchemaVersion {
+		t.Fatalf("schema after migration: %d", v)
+	}
+	err = s.View(ctx, func(tx *Tx) error {
+		for name, team := range map[string]string{"web": "web-team", "empty": domain.AdminTeam} {
+			if p, err := tx.Pipeline(name); err != nil || p.Team != team {
+				t.Errorf("pipeline %s after migration: %+v, %v; want team %s", name, p, err, team)
+			}
+		}
+		for id, team := range map[string]string{"pr-web": "web-team", "pr-gone": "legacy", "pr-orphan": domain.AdminTeam} {
+			if p, err := tx.Promotion(id); err != nil || p.Team != team {
+				t.Errorf("promotion %s after migration: %+v, %v; want team %s", id, p, err, team)
+			}
+		}
+		pipelines, _, err := tx.ListPipelines(persist.PipelineFilter{Teams: []string{"web-team", "ops"}}, Page{})
+		if err != nil || len(pipelines) != 1 || pipelines[0].Name != "web" {
+			t.Errorf("pipelines of web-team and ops: %+v, %v", pipelines, err)
+		}
+		promotions, _, err := tx.ListPromotions(persist.PromotionFilter{Teams: []string{"legacy", domain.AdminTeam}}, Page{})
+		if err != nil || len(promotions) != 2 || promotions[0].ID != "pr-orphan" || promotions[1].ID != "pr-gone" {
+			t.Errorf("promotions of legacy and admin, newest first: %+v, %v", promotions, err)
+		}
+		couplings, _, err := tx.ListCouplings(persist.CouplingFilter{PipelineIDs: []string{"pl-web"}}, Page{Limit: 1})
+		if err != nil || len(couplings) != 1 || couplings[0].ID != "c-dev" {
+			t.Errorf("first coupling of web by id: %+v, %v", couplings, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -65,6 +65,7 @@ resource "berth_app" "shop" {
 
 resource "berth_pipeline" "shop" {
   name = var.team
+  team = berth_team.shop.name
 }
 
 resource "berth_pipeline_coupling" "shop" {

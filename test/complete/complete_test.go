@@ -39,12 +39,15 @@ func TestCompleteExample(t *testing.T) {
 	work := t.TempDir()
 	copyConfig(t, filepath.Join(root, "examples", "complete"), work)
 	srv := berthtest.Start(t)
+	// A signed-up user who is no admin builds it all, and tears it all
+	// down: everything in it is the team's own.
+	member := srv.NewUser(t, "dev@shop.example")
 	env := []string{
 		"TF_CLI_CONFIG_FILE=" + filepath.Join(bin, "dev.tfrc"),
 		"TF_IN_AUTOMATION=1",
 		"TF_DATA_DIR=" + filepath.Join(work, ".terraform"),
 		"BERTH_ENDPOINT=" + srv.URL,
-		"BERTH_TOKEN=" + srv.AdminToken,
+		"BERTH_TOKEN=" + member.Token,
 	}
 
 	run(t, work, env, tfBin, "apply", "-auto-approve", "-input=false", "-no-color")
@@ -91,6 +94,9 @@ func checkApplied(t *testing.T, srv *berthtest.Server, stackKey string) {
 	stages := map[string]client.Coupling{}
 	for _, cp := range couplings {
 		stages[cp.Stage] = cp
+	}
+	if p, _, err := c.Pipelines.Get(ctx, "shop"); err != nil || p.Team != "shop" {
+		t.Fatalf("pipeline: %+v %v", p, err)
 	}
 	if len(couplings) != 3 || stages["development"].App.Name != "shop-dev" || stages["staging"].App.Name != "shop-stg" || stages["production"].App.Name != "shop-prd" {
 		t.Fatalf("couplings: %+v", couplings)

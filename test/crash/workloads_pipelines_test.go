@@ -23,7 +23,7 @@ func (promotions) setup(ctx context.Context, url string) error {
 	}{
 		{http.MethodPost, "/api/v1/repos/", map[string]string{"appname": "crash-dev"}},
 		{http.MethodPost, "/api/v1/repos/", map[string]string{"appname": "crash-stg"}},
-		{http.MethodPost, "/pipelines", map[string]string{"name": "crash-pipe"}},
+		{http.MethodPost, "/pipelines", map[string]string{"name": "crash-pipe", "team": "admin"}},
 		{http.MethodPost, "/pipeline-couplings", map[string]string{"app": "crash-dev", "pipeline": "crash-pipe", "stage": "development"}},
 		{http.MethodPost, "/pipeline-couplings", map[string]string{"app": "crash-stg", "pipeline": "crash-pipe", "stage": "staging"}},
 		{http.MethodPost, "/apps/crash-dev/releases", map[string]string{"image": "registry.local/crash:1"}},

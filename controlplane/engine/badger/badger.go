@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	bdb "github.com/dgraph-io/badger/v4"
 
@@ -134,7 +135,7 @@ func (e *Engine) Update(ctx context.Context, fn func(engine.Txn) error) error {
 	t := &txn{reader: reader{e.db.NewTransaction(true)}}
 	err := fn(t)
 	if err == nil {
-		err = mapErr(t.txn.Commit())
+		err = fromBadger(t.txn.Commit())
 	}
 	t.txn.Discard()
 	<-e.writer
@@ -198,10 +199,10 @@ type reader struct{ txn *bdb.Txn }
 func (r reader) Get(key []byte) ([]byte, error) {
 	item, err := r.txn.Get(key)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, fromBadger(err)
 	}
 	v, err := item.ValueCopy(nil)
-	return v, mapErr(err)
+	return v, fromBadger(err)
 }
 
 func (r reader) Scan(rg engine.Range, fn func(key, value []byte) error) error {
@@ -294,10 +295,10 @@ func (t *txn) Put(key, value []byte) error {
 	if len(value) > engine.MaxValueSize {
 		return fmt.Errorf("%w: value of %d bytes (at most %d)", engine.ErrTooLarge, len(value), engine.MaxValueSize)
 	}
-	return mapErr(t.txn.Set(bytes.Clone(key), bytes.Clone(value)))
+	return fromBadger(t.txn.Set(bytes.Clone(key), bytes.Clone(value)))
 }
 
-func (t *txn) Delete(key []byte) error { return mapErr(t.txn.Delete(bytes.Clone(key))) }
+func (t *txn) Delete(key []byte) error { return fromBadger(t.txn.Delete(bytes.Clone(key))) }
 
 func (t *txn) OnCommit(f func()) { t.onCommit = append(t.onCommit, f) }
 
@@ -323,6 +324,21 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: the database is closed", engine.ErrUnavailable)
 	}
 	return err
+}
+
+// fromBadger is mapErr for an error Badger itself returned. Some of them
+// quote what they refuse (a hex dump of an oversized key or value, which
+// may be a secret) after their first line: only that line is kept, so no
+// error of the engine carries stored bytes into a log.
+func fromBadger(err error) error {
+	if mapped := mapErr(err); mapped == nil || mapped != err {
+		return mapped
+	}
+	first, _, cut := strings.Cut(err.Error(), "\n")
+	if !cut {
+		return err
+	}
+	return fmt.Errorf("badger: %s [the rest of the message is withheld: it may quote stored data]", strings.TrimSpace(first))
 }
 
 type badgerLogger struct{ l *slog.Logger }

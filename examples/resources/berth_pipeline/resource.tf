@@ -1,3 +1,4 @@
 resource "berth_pipeline" "shop" {
   name = "shop"
+  team = "shop"
 }

@@ -1,5 +1,5 @@
 // Package controlplane wires berthd together: the storage engine, the typed
-// store, the area services and the HTTP API. cmd/berthd and the test
+// store, the area services, the HTTP API and the web console. cmd/berthd and the test
 // harness both start it from here, so tests run the same server users do.
 package controlplane
 
@@ -16,6 +16,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/ui"
 )
 
 // Config configures an Instance.
@@ -40,6 +41,9 @@ type Config struct {
 	Runtime    string
 	Rolling    runtime.RollingOptions
 	Kubernetes kubernetes.Options
+	// ConsoleSecureCookies marks the web console's cookies Secure even on
+	// plain http: berthd served over https by a TLS-terminating proxy.
+	ConsoleSecureCookies bool
 }
 
 // Instance is a running control plane minus its listener.
@@ -47,6 +51,8 @@ type Instance struct {
 	Store *store.Store
 	Core  *core.Core
 	API   *api.Server
+	// Console is the web console, which API serves under /ui/.
+	Console *ui.Server
 	// IssuedAdminToken is the admin token when this start created it, else "".
 	IssuedAdminToken string
 
@@ -101,10 +107,12 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if err != nil {
 		return nil, closeAll(err)
 	}
+	console := ui.New(c, ui.Options{Logger: log, SecureCookies: cfg.ConsoleSecureCookies})
 	return &Instance{
 		Store:            st,
 		Core:             c,
-		API:              api.New(c, api.Options{Logger: log}),
+		API:              api.New(c, api.Options{Logger: log, Console: console}),
+		Console:          console,
 		IssuedAdminToken: issued,
 		ownsEngine:       owns,
 		runtime:          rt,

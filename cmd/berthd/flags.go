@@ -17,23 +17,24 @@ import (
 )
 
 type options struct {
-	listen            string
-	dataDir           string
-	inMemory          bool
-	logFormat         string
-	logLevel          string
-	defaultQuota      int
-	platforms         string
-	shutdownTimeout   time.Duration
-	gcInterval        time.Duration
-	stackLeaseTTL     time.Duration
-	promotionDeadline time.Duration
-	brokerTimeout     time.Duration
-	pprof             string
-	runtime           string
-	imageRegistry     string
-	kube              kubernetes.Options
-	timeouts          serverTimeouts
+	listen               string
+	dataDir              string
+	inMemory             bool
+	logFormat            string
+	logLevel             string
+	defaultQuota         int
+	platforms            string
+	shutdownTimeout      time.Duration
+	gcInterval           time.Duration
+	stackLeaseTTL        time.Duration
+	promotionDeadline    time.Duration
+	brokerTimeout        time.Duration
+	pprof                string
+	consoleSecureCookies bool
+	runtime              string
+	imageRegistry        string
+	kube                 kubernetes.Options
+	timeouts             serverTimeouts
 }
 
 // serverTimeouts bound how long a connection may hold the server. Reading
@@ -190,6 +191,7 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.stringVar(&o.kube.Namespace, "kube-namespace", "berth", "NAME", "with --runtime kubernetes: the namespace of apps (mode one), or of apps without a team (mode team)")
 	fs.stringVar(&o.kube.NamespacePrefix, "kube-namespace-prefix", "berth-", "PREFIX", "with --runtime kubernetes and mode team: what team namespaces are named with")
 	fs.stringVar(&o.imageRegistry, "image-registry", def.ImageRegistry, "HOST", "registry of lain images: a release at meta_version V of app A runs HOST/A:release-V")
+	fs.boolVar(&o.consoleSecureCookies, "console-secure-cookies", false, "mark the web console's cookies Secure on plain http too: set it when a TLS-terminating proxy serves berthd over https (over TLS they are Secure anyway)")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	version = fs.Bool("version", false, "print the version and exit")
 	return fs, version

@@ -171,6 +171,8 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		GCInterval:     o.gcInterval,
 		Runtime:        rt,
 		Kubernetes:     o.kube,
+
+		ConsoleSecureCookies: o.consoleSecureCookies,
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -158,6 +159,30 @@ func (p *page) isSignIn() bool {
 	return find(p.doc, func(n *html.Node) bool {
 		return n.Type == html.ElementNode && n.Data == "form" && attr(n, "action") == "/ui/signin"
 	}) != nil
+}
+
+type htmlNode = html.Node
+
+// allNodes yields n and every node under it.
+func allNodes(n *html.Node) iter.Seq[*html.Node] {
+	return func(yield func(*html.Node) bool) {
+		var walk func(*html.Node) bool
+		walk = func(n *html.Node) bool {
+			if n == nil {
+				return true
+			}
+			if !yield(n) {
+				return false
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				if !walk(c) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(n)
+	}
 }
 
 func find(n *html.Node, match func(*html.Node) bool) *html.Node {

@@ -258,13 +258,6 @@ func must[T any](t testing.TB) func(T, *client.Response, error) T {
 	}
 }
 
-func check(t testing.TB, _ *client.Response, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // adminPassword gives the first start's admin (who has no password) one,
 // through tsuru's reset flow as an operator would.
 func adminPassword(t testing.TB, srv *berthtest.Server) string {

@@ -1,5 +1,5 @@
 // Package controlplane wires berthd together: the storage engine, the typed
-// store, the area services and the HTTP API. cmd/berthd and the test
+// store, the area services, the HTTP API and the web console. cmd/berthd and the test
 // harness both start it from here, so tests run the same server users do.
 package controlplane
 
@@ -17,6 +17,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/controlplane/ui"
 )
 
 // Config configures an Instance.
@@ -45,6 +46,9 @@ type Config struct {
 	// requests for <app>.<domain> (Core.AppDomain) and its cnames to the
 	// app's started units.
 	Router *router.Options
+	// ConsoleSecureCookies marks the web console's cookies Secure even on
+	// plain http: berthd served over https by a TLS-terminating proxy.
+	ConsoleSecureCookies bool
 }
 
 // Instance is a running control plane minus its listener.
@@ -54,6 +58,8 @@ type Instance struct {
 	API   *api.Server
 	// Router serves apps at their addresses (nil without Config.Router).
 	Router *router.Router
+	// Console is the web console, which API serves under /ui/.
+	Console *ui.Server
 	// IssuedAdminToken is the admin token when this start created it, else "".
 	IssuedAdminToken string
 
@@ -131,10 +137,12 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if err != nil {
 		return nil, closeAll(err)
 	}
+	console := ui.New(c, ui.Options{Logger: log, SecureCookies: cfg.ConsoleSecureCookies})
 	inst := &Instance{
 		Store:            st,
 		Core:             c,
-		API:              api.New(c, api.Options{Logger: log}),
+		API:              api.New(c, api.Options{Logger: log, Console: console}),
+		Console:          console,
 		IssuedAdminToken: issued,
 		ownsEngine:       owns,
 		runtime:          rt,

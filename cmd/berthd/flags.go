@@ -17,25 +17,26 @@ import (
 )
 
 type options struct {
-	listen            string
-	dataDir           string
-	inMemory          bool
-	logFormat         string
-	logLevel          string
-	defaultQuota      int
-	platforms         string
-	shutdownTimeout   time.Duration
-	gcInterval        time.Duration
-	stackLeaseTTL     time.Duration
-	promotionDeadline time.Duration
-	brokerTimeout     time.Duration
-	pprof             string
-	runtime           string
-	imageRegistry     string
-	routerListen      string
-	routerDomain      string
-	kube              kubernetes.Options
-	timeouts          serverTimeouts
+	listen               string
+	dataDir              string
+	inMemory             bool
+	logFormat            string
+	logLevel             string
+	defaultQuota         int
+	platforms            string
+	shutdownTimeout      time.Duration
+	gcInterval           time.Duration
+	stackLeaseTTL        time.Duration
+	promotionDeadline    time.Duration
+	brokerTimeout        time.Duration
+	pprof                string
+	consoleSecureCookies bool
+	runtime              string
+	imageRegistry        string
+	routerListen         string
+	routerDomain         string
+	kube                 kubernetes.Options
+	timeouts             serverTimeouts
 }
 
 // serverTimeouts bound how long a connection may hold the server. Reading
@@ -194,6 +195,7 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.stringVar(&o.routerListen, "router-listen", "", "ADDR", "serve apps at their addresses on ADDR (e.g. 127.0.0.1:8088): a request for <app>.<router-domain> goes to the app's started units (off when empty)")
 	fs.stringVar(&o.routerDomain, "router-domain", "localhost", "DOMAIN", "the domain of app addresses: app web answers at web.DOMAIN (*.localhost reaches this machine without DNS)")
 	fs.stringVar(&o.imageRegistry, "image-registry", def.ImageRegistry, "HOST", "registry of lain images: a release at meta_version V of app A runs HOST/A:release-V")
+	fs.boolVar(&o.consoleSecureCookies, "console-secure-cookies", false, "mark the web console's cookies Secure on plain http too: set it when a TLS-terminating proxy serves berthd over https (over TLS they are Secure anyway)")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	version = fs.Bool("version", false, "print the version and exit")
 	return fs, version

@@ -172,15 +172,16 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	}
 	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
 	inst, err := controlplane.Open(context.Background(), controlplane.Config{
-		DataDir:        o.dataDir,
-		InMemory:       o.inMemory,
-		Core:           cfg,
-		Logger:         log,
-		BootstrapToken: bootstrapToken,
-		GCInterval:     o.gcInterval,
-		Runtime:        rt,
-		Kubernetes:     o.kube,
-		Router:         routerOptions(o),
+		DataDir:              o.dataDir,
+		InMemory:             o.inMemory,
+		Core:                 cfg,
+		Logger:               log,
+		BootstrapToken:       bootstrapToken,
+		GCInterval:           o.gcInterval,
+		Runtime:              rt,
+		Kubernetes:           o.kube,
+		Router:               routerOptions(o),
+		ConsoleSecureCookies: o.consoleSecureCookies,
 	})
 	if err != nil {
 		return err

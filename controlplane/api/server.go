@@ -51,7 +51,14 @@ type Options struct {
 	// ExposeResetTokens returns password reset tokens to admins in the
 	// response (they are always logged).
 	ExposeResetTokens bool
+	// Console, when set, serves everything under ConsolePath (the web
+	// console). It gets the request id and the access log, not the API's
+	// routes, errors or body limit: it answers pages, not JSON.
+	Console http.Handler
 }
+
+// ConsolePath is where the web console is mounted.
+const ConsolePath = "/ui/"
 
 // Server is the HTTP face of the control plane.
 type Server struct {
@@ -88,8 +95,25 @@ func New(svc *core.Core, opts Options) *Server {
 	s.lainRoutes()
 	s.pipelineRoutes()
 	s.stackRoutes()
-	s.handler = s.requestID(s.accessLog(s.recoverer(s.limitBody(s.router))))
+	s.handler = s.requestID(s.accessLog(s.console(s.recoverer(s.limitBody(s.router)))))
 	return s
+}
+
+// console hands the console's paths to Options.Console.
+func (s *Server) console(next http.Handler) http.Handler {
+	if s.opts.Console == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != strings.TrimSuffix(ConsolePath, "/") && !strings.HasPrefix(r.URL.Path, ConsolePath) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if info := accessInfoFrom(r.Context()); info != nil {
+			info.route = ConsolePath + "*"
+		}
+		s.opts.Console.ServeHTTP(w, r)
+	})
 }
 
 // Observe registers o to hear about every finished request. Call it before

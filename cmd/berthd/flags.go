@@ -274,8 +274,9 @@ Flags:
 	_ = tw.Flush()
 	fmt.Fprint(w, `
 Environment only:
-  BERTH_BOOTSTRAP_TOKEN  the admin token to create on first start (CI); otherwise
-                         berthd makes one up, prints it and keeps it in DIR/admin-token
+  BERTH_BOOTSTRAP_TOKEN  the admin token to create on first start (CI), 32 to 512
+                         characters (letters, digits, -._~+/); otherwise berthd
+                         makes one up, prints it and keeps it in DIR/admin-token
 
 Signals: SIGINT or SIGTERM stop accepting connections and let in-flight
 requests finish (--shutdown-timeout); a second signal stops at once.

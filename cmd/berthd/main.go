@@ -21,6 +21,7 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 // version and commit are set by goreleaser's ldflags
@@ -120,6 +121,12 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
+	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
+	if bootstrapToken != "" {
+		if err := domain.ValidateBootstrapToken(bootstrapToken); err != nil {
+			return usageErrorf("invalid BERTH_BOOTSTRAP_TOKEN: %v", err)
+		}
+	}
 	cfg := core.DefaultConfig()
 	cfg.DefaultQuota = o.defaultQuota
 	cfg.Platforms = splitList(o.platforms)
@@ -141,7 +148,6 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 			return fmt.Errorf("create data dir: %w", err)
 		}
 	}
-	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
 	inst, err := controlplane.Open(context.Background(), controlplane.Config{
 		DataDir:        o.dataDir,
 		InMemory:       o.inMemory,

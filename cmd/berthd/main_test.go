@@ -153,7 +153,7 @@ func TestFirstStartPrintsAdminTokenOnce(t *testing.T) {
 
 func TestBootstrapTokenFromEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	const token = "ci-known-token-1234567890"
+	const token = "ci-known-token-0123456789abcdefghij"
 	addr, out, stop := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
 	defer stop()
 	if strings.Contains(out.String(), token) {
@@ -166,7 +166,7 @@ func TestBootstrapTokenFromEnvironment(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	dir := t.TempDir()
-	const token = "ci-known-token-1234567890"
+	const token = "ci-known-token-0123456789abcdefghij"
 	addr, _, stop := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
 
 	// A slow request: its body arrives in two parts, and shutdown starts in

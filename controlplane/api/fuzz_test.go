@@ -45,7 +45,7 @@ func dialectOf(r api.Route) string {
 }
 
 const (
-	fuzzAdminToken = "fuzz-admin-token"
+	fuzzAdminToken = "fuzz-admin-token-0123456789abcdef"
 	fuzzProject    = "fuzz"
 )
 

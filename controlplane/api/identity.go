@@ -296,7 +296,7 @@ func (s *Server) createAppToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalJSON(r, &req); err != nil {
 		return err
 	}
-	secret, t, err := s.core.Identity.CreateAppToken(r.Context(), identity(r), req.App, time.Duration(req.Expires)*time.Second)
+	secret, t, err := s.core.Identity.CreateAppToken(r.Context(), identity(r), req.App, req.Expires)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/api"
@@ -29,6 +30,11 @@ type Config struct {
 	Logger *slog.Logger
 	// BootstrapToken, when set, is the admin token created on first start.
 	BootstrapToken string
+	// AuthLimits and TrustedProxies: see api.Options.
+	AuthLimits     api.AuthLimits
+	TrustedProxies []netip.Prefix
+	// APIClock is the clock of the API's attempt budgets (tests move it).
+	APIClock func() time.Time
 	// GCInterval is how often Badger's value log is garbage collected.
 	GCInterval time.Duration
 	// CoreOptions are passed to core.New (a test clock, say).
@@ -86,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	return &Instance{
 		Store:            st,
 		Core:             c,
-		API:              api.New(c, api.Options{Logger: log}),
+		API:              api.New(c, api.Options{Logger: log, AuthLimits: cfg.AuthLimits, TrustedProxies: cfg.TrustedProxies, Now: cfg.APIClock}),
 		IssuedAdminToken: issued,
 		ownsEngine:       owns,
 	}, nil

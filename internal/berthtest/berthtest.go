@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane"
+	"github.com/berthdev/terraform-provider-berth/controlplane/api"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 )
 
@@ -54,6 +56,10 @@ type Options struct {
 	SkipValidation bool
 	// CoreOptions are added to the control plane's options (test hooks).
 	CoreOptions []core.Option
+	// AuthLimits and TrustedProxies configure the API's attempt budgets
+	// (zero: berthd's defaults); their clock is the server's Clock.
+	AuthLimits     api.AuthLimits
+	TrustedProxies []netip.Prefix
 }
 
 // Start runs a berthd for the duration of the test.
@@ -88,6 +94,11 @@ func Start(t testing.TB, opts ...func(*Options)) *Server {
 // OnDisk stores the data in dir, so the server can be restarted.
 func OnDisk(dir string) func(*Options) { return func(o *Options) { o.DataDir = dir } }
 
+// WithAuthLimits sets the API's attempt budgets and the proxies it trusts.
+func WithAuthLimits(l api.AuthLimits, trustedProxies ...netip.Prefix) func(*Options) {
+	return func(o *Options) { o.AuthLimits, o.TrustedProxies = l, trustedProxies }
+}
+
 // WithCoreOptions adds options to the control plane, on every start.
 func WithCoreOptions(opts ...core.Option) func(*Options) {
 	return func(o *Options) { o.CoreOptions = append(o.CoreOptions, opts...) }
@@ -112,6 +123,9 @@ func (s *Server) open() {
 		Core:           s.cfg.Core,
 		Logger:         s.cfg.Logger,
 		BootstrapToken: AdminToken,
+		AuthLimits:     s.cfg.AuthLimits,
+		TrustedProxies: s.cfg.TrustedProxies,
+		APIClock:       s.Clock.Now,
 		CoreOptions:    append([]core.Option{core.WithClock(s.Clock.Now)}, s.cfg.CoreOptions...),
 	})
 	if err != nil {

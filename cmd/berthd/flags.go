@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ type options struct {
 	brokerTimeout     time.Duration
 	pprof             string
 	timeouts          serverTimeouts
+	trustedProxies    []netip.Prefix
 }
 
 // serverTimeouts bound how long a connection may hold the server. Reading
@@ -130,6 +132,34 @@ func (i *intValue) Set(v string) error {
 }
 func (i *intValue) String() string { return strconv.Itoa(int(*i)) }
 
+// prefixListValue is a comma-separated list of addresses and CIDR ranges.
+type prefixListValue []netip.Prefix
+
+func (l *prefixListValue) Set(v string) error {
+	var out []netip.Prefix
+	for _, item := range splitList(v) {
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return fmt.Errorf("%q is neither an address nor a CIDR range such as 10.0.0.0/8", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	*l = out
+	return nil
+}
+
+func (l *prefixListValue) String() string {
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
 type durationValue time.Duration
 
 func (d *durationValue) Set(v string) error {
@@ -179,6 +209,7 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.durationVar(&o.timeouts.read, "read-timeout", 60*time.Second, "how long a client may take to send a whole request, body included")
 	fs.durationVar(&o.timeouts.write, "write-timeout", 60*time.Second, "how long serving a request may take, from the end of its headers to the last byte of the answer")
 	fs.durationVar(&o.timeouts.idle, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.add((*prefixListValue)(&o.trustedProxies), "trusted-proxies", "LIST", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client, for the login limits (none: the TCP peer is the client)")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	version = fs.Bool("version", false, "print the version and exit")
 	return fs, version

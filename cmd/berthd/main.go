@@ -155,6 +155,7 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		Logger:         log,
 		BootstrapToken: bootstrapToken,
 		GCInterval:     o.gcInterval,
+		TrustedProxies: o.trustedProxies,
 	})
 	if err != nil {
 		return err

@@ -32,6 +32,60 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestTrustedProxies: --trusted-proxies (or BERTH_TRUSTED_PROXIES) takes
+// addresses and CIDR ranges; with it, the login limits count the client a
+// trusted proxy names in X-Forwarded-For, without it the TCP peer.
+func TestTrustedProxies(t *testing.T) {
+	o, err := parseFlags(nil, func(k string) string {
+		return map[string]string{"BERTH_TRUSTED_PROXIES": "10.1.2.3/8, 192.168.1.7,::1"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(o.trustedProxies); got != "[10.0.0.0/8 192.168.1.7/32 ::1/128]" {
+		t.Fatalf("trusted proxies: %s", got)
+	}
+	if o, _ := parseFlags(nil, func(string) string { return "" }); len(o.trustedProxies) != 0 {
+		t.Fatalf("trusted proxies by default: %v", o.trustedProxies)
+	}
+
+	attempts := func(addr, client string, n int) (first, last int) {
+		for i := range n {
+			req, _ := http.NewRequest("POST", fmt.Sprintf("http://%s/users/nobody-%s-%d@example.com/tokens", addr, client, i), strings.NewReader(`{"password":"x"}`))
+			req.Header.Set("X-Forwarded-For", client)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if i == 0 {
+				first = resp.StatusCode
+			}
+			last = resp.StatusCode
+		}
+		return first, last
+	}
+	for _, c := range []struct {
+		args         []string
+		secondClient int
+		what         string
+	}{
+		{[]string{"--trusted-proxies", "127.0.0.1"}, http.StatusNotFound, "with 127.0.0.1 trusted, another forwarded client has its own budget"},
+		{nil, http.StatusTooManyRequests, "without trusted proxies, X-Forwarded-For is ignored"},
+	} {
+		addr, _, stop := startBerthd(t, t.TempDir(), nil, append([]string{"--in-memory"}, c.args...)...)
+		if first, last := attempts(addr, "203.0.113.1", 31); first != http.StatusNotFound || last != http.StatusTooManyRequests {
+			t.Errorf("%s: 31 attempts of one client: first %d, last %d", c.what, first, last)
+		}
+		if first, _ := attempts(addr, "203.0.113.2", 1); first != c.secondClient {
+			t.Errorf("%s: the next client's first attempt: %d", c.what, first)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe to read while berthd writes to it.
 type syncBuffer struct {
 	mu sync.Mutex

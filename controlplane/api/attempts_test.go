@@ -104,7 +104,7 @@ func TestAuthAttemptsPerAddress(t *testing.T) {
 // TestAuthAttemptsBehindAProxy: X-Forwarded-For is ignored unless the TCP
 // peer is a trusted proxy; then each forwarded client has its own budget.
 func TestAuthAttemptsBehindAProxy(t *testing.T) {
-	limits := api.AuthLimits{PerAddressBurst: 2, PerAddressEvery: time.Minute, PerAccountBurst: 100, PerAccountEvery: time.Second}
+	limits := api.AuthLimits{PerAddressBurst: 2, PerAddressEvery: time.Minute, PerAccountBurst: 100, PerAccountEvery: time.Second, RefusalHold: -1}
 	direct := berthtest.Start(t, berthtest.WithAuthLimits(limits))
 	for i := range 2 {
 		login(direct, t, "nobody@example.com", "x", map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)}).Expect(t, 404)
@@ -124,4 +124,18 @@ func TestAuthAttemptsBehindAProxy(t *testing.T) {
 	login(proxied, t, "nobody@example.com", "x", map[string]string{"X-Forwarded-For": "2001:db8:1:2::ffff"}).Expect(t, 404)
 	tooMany(t, login(proxied, t, "nobody@example.com", "x", map[string]string{"X-Forwarded-For": "2001:db8:1:2:abcd::1"}), "from your address")
 	login(proxied, t, "nobody@example.com", "x", map[string]string{"X-Forwarded-For": "2001:db8:1:3::1"}).Expect(t, 404)
+}
+
+// TestRefusalsAreHeld: a refused attempt is answered after the hold (or
+// the Retry-After, when shorter), so that a client trying again without
+// waiting makes one attempt per hold and connection, not a tight loop.
+func TestRefusalsAreHeld(t *testing.T) {
+	const hold = 300 * time.Millisecond
+	srv := berthtest.Start(t, berthtest.WithAuthLimits(api.AuthLimits{PerAddressBurst: 1, PerAddressEvery: time.Hour, RefusalHold: hold}))
+	login(srv, t, "nobody@example.com", "x", nil).Expect(t, 404)
+	start := time.Now()
+	tooMany(t, login(srv, t, "nobody@example.com", "x", nil), "from your address")
+	if took := time.Since(start); took < hold {
+		t.Fatalf("the refusal was answered after %s, want at least the %s hold", took, hold)
+	}
 }

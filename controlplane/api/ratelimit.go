@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,6 +22,12 @@ import (
 // its attempt back, so people who know their password are not held up by
 // those who guess; requests with an admin's credential are not counted.
 //
+// A refused attempt is answered 429 with Retry-After, after RefusalHold
+// (or the Retry-After, when shorter): a client that does not wait before
+// trying again then makes one attempt per connection and hold, instead of
+// taking the CPU from everyone else with a tight loop of refusals. At most
+// maxHeldRefusals are held at once; more are answered at once.
+//
 // The budgets live in this process's memory: with several berthd replicas
 // behind one address, a client gets each replica's budget. They protect
 // the server's CPU and slow down guessing; nothing correct depends on them.
@@ -29,13 +36,17 @@ type AuthLimits struct {
 	PerAddressEvery time.Duration
 	PerAccountBurst int
 	PerAccountEvery time.Duration
+	// RefusalHold: 0 is the default; negative holds nothing.
+	RefusalHold time.Duration
 }
 
 // DefaultAuthLimits: per client address 30 attempts, then one a second;
-// per account 10, then one every 6 s.
+// per account 10, then one every 6 s; refusals held 1 s.
 func DefaultAuthLimits() AuthLimits {
-	return AuthLimits{PerAddressBurst: 30, PerAddressEvery: time.Second, PerAccountBurst: 10, PerAccountEvery: 6 * time.Second}
+	return AuthLimits{PerAddressBurst: 30, PerAddressEvery: time.Second, PerAccountBurst: 10, PerAccountEvery: 6 * time.Second, RefusalHold: time.Second}
 }
+
+const maxHeldRefusals = 1024
 
 func (l AuthLimits) withDefaults() AuthLimits {
 	d := DefaultAuthLimits()
@@ -44,6 +55,9 @@ func (l AuthLimits) withDefaults() AuthLimits {
 	}
 	if l.PerAccountBurst <= 0 || l.PerAccountEvery <= 0 {
 		l.PerAccountBurst, l.PerAccountEvery = d.PerAccountBurst, d.PerAccountEvery
+	}
+	if l.RefusalHold == 0 {
+		l.RefusalHold = d.RefusalHold
 	}
 	return l
 }
@@ -101,6 +115,8 @@ type authLimiter struct {
 	byAccount *limiterSet
 	proxies   []netip.Prefix
 	now       func() time.Time
+	hold      time.Duration
+	held      chan struct{}
 }
 
 func newAuthLimiter(l AuthLimits, trustedProxies []netip.Prefix, now func() time.Time) *authLimiter {
@@ -113,6 +129,28 @@ func newAuthLimiter(l AuthLimits, trustedProxies []netip.Prefix, now func() time
 		byAccount: newLimiterSet(l.PerAccountBurst, l.PerAccountEvery),
 		proxies:   trustedProxies,
 		now:       now,
+		hold:      l.RefusalHold,
+		held:      make(chan struct{}, maxHeldRefusals),
+	}
+}
+
+// holdRefusal waits before a refusal is answered (see AuthLimits).
+func (l *authLimiter) holdRefusal(ctx context.Context, retryAfter time.Duration) {
+	d := min(l.hold, retryAfter)
+	if d <= 0 {
+		return
+	}
+	select {
+	case l.held <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-l.held }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
@@ -154,6 +192,7 @@ func (s *Server) authAttempt(r *http.Request, account string) (*authAttempt, err
 			for _, r := range a.reservations {
 				r.CancelAt(now)
 			}
+			l.holdRefusal(r.Context(), wait)
 			return tooManyAttempts(whose, wait)
 		}
 		return nil

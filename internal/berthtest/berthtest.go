@@ -56,8 +56,10 @@ type Options struct {
 	SkipValidation bool
 	// CoreOptions are added to the control plane's options (test hooks).
 	CoreOptions []core.Option
-	// AuthLimits and TrustedProxies configure the API's attempt budgets
-	// (zero: berthd's defaults); their clock is the server's Clock.
+	// AuthLimits and TrustedProxies configure the API's attempt budgets;
+	// their clock is the server's Clock. Zero: berthd's defaults, except
+	// that refusals are answered at once rather than held (a test would
+	// wait a second for each 429).
 	AuthLimits     api.AuthLimits
 	TrustedProxies []netip.Prefix
 }
@@ -71,6 +73,9 @@ func Start(t testing.TB, opts ...func(*Options)) *Server {
 	}
 	if o.Core.BcryptCost == 0 {
 		o.Core.BcryptCost = bcrypt.MinCost
+	}
+	if o.AuthLimits == (api.AuthLimits{}) {
+		o.AuthLimits.RefusalHold = -1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -33,8 +33,9 @@ func TestSessionsEndWithTheAccount(t *testing.T) {
 		}
 	}
 
-	// A new account with the address: the old credentials are not its own.
-	again := srv.NewTeamUser(t, "Ana@Example.com", "devs")
+	// A new account with the same address: the old credentials are not its
+	// own.
+	again := srv.NewTeamUser(t, "ana@example.com", "devs")
 	srv.Req(t, "POST", "/apps", again.Token, map[string]string{"name": "secret-app", "platform": "go"}).Expect(t, 200)
 	for name, cred := range map[string]string{"another session": other, "a long session": long.Token, "an app token": tok.Token} {
 		if r := srv.Req(t, "GET", "/apps", cred, nil); r.Status != 401 {

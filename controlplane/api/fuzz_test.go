@@ -68,6 +68,9 @@ func fuzzDialect(f *testing.F, dialect string) {
 		InMemory:       true,
 		Core:           core.Config{BcryptCost: 4},
 		BootstrapToken: fuzzAdminToken,
+		// Refusals of login attempts answered at once: held, each would
+		// stop a fuzz worker for a second.
+		AuthLimits: api.AuthLimits{RefusalHold: -1},
 	})
 	if err != nil {
 		f.Fatal(err)

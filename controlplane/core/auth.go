@@ -39,16 +39,23 @@ func newIdentity(d deps, signingKey []byte) *Identity {
 
 // passwordWork runs f, a bcrypt computation, when a slot is free: at most
 // half the cores hash passwords at once, so that a flood of logins, from
-// however many addresses, leaves the other half to every other request.
+// however many addresses, leaves the other half to every other request. A
+// request that finds no slot within passwordWait is refused as busy.
 func (s *Identity) passwordWork(ctx context.Context, f func() error) error {
+	wait := time.NewTimer(passwordWait)
+	defer wait.Stop()
 	select {
 	case s.hashing <- struct{}{}:
+	case <-wait.C:
+		return domain.Unavailable("too many password checks are in progress; try again in a few seconds")
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-s.hashing }()
 	return f()
 }
+
+const passwordWait = 10 * time.Second
 
 // sessionClaims are what a session JWT carries: the user's address
 // (Subject), the user's id and the user's session generation when it was

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -47,6 +48,20 @@ type Unit struct {
 	Name  string `json:"Name"`
 	IP    string `json:"Ip"`
 	State string `json:"State"`
+	// Proc, Address, StartedAt, Release and Message are set when a runtime
+	// runs the unit: Address is host:port where it serves.
+	Proc      string     `json:"ProcessName,omitempty"`
+	Address   string     `json:"Address,omitempty"`
+	StartedAt *time.Time `json:"StartedAt,omitempty"`
+	Release   int        `json:"Release,omitempty"`
+	Message   string     `json:"Message,omitempty"`
+}
+
+// Deployment is the release a deploy made.
+type Deployment struct {
+	App     string `json:"Name"`
+	Release int    `json:"Release"`
+	Image   string `json:"Image"`
 }
 
 // CreateAppRequest describes an app to create. TeamOwner may be empty when
@@ -101,6 +116,42 @@ func (s *AppsService) Delete(ctx context.Context, app string) (*Response, error)
 func (s *AppsService) Restart(ctx context.Context, app string) (*App, *Response, error) {
 	var out App
 	resp, err := s.client.do(ctx, request{method: http.MethodGet, path: path("/apps/%s/restart", app)}, &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// Deploy releases an image on an app; the runtime rolls the app onto it.
+// An app that declares no procs runs it as one web unit.
+func (s *AppsService) Deploy(ctx context.Context, app, image string) (*Deployment, *Response, error) {
+	var out Deployment
+	resp, err := s.client.do(ctx, request{method: http.MethodPost, path: path("/apps/%s/deploy", app), body: map[string]string{"image": image}}, &out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// AddUnits adds n units to a proc of an app (process may be empty when the
+// app runs one proc).
+func (s *AppsService) AddUnits(ctx context.Context, app, process string, n int) (*App, *Response, error) {
+	return s.units(ctx, http.MethodPut, app, process, n)
+}
+
+// RemoveUnits removes n units from a proc of an app, the highest-numbered
+// first.
+func (s *AppsService) RemoveUnits(ctx context.Context, app, process string, n int) (*App, *Response, error) {
+	return s.units(ctx, http.MethodDelete, app, process, n)
+}
+
+func (s *AppsService) units(ctx context.Context, method, app, process string, n int) (*App, *Response, error) {
+	q := url.Values{"units": {strconv.Itoa(n)}}
+	if process != "" {
+		q.Set("process", process)
+	}
+	var out App
+	resp, err := s.client.do(ctx, request{method: method, path: path("/apps/%s/units", app), query: q, notIdempotent: true}, &out)
 	if err != nil {
 		return nil, resp, err
 	}

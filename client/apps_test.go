@@ -136,3 +136,35 @@ func TestEnvDigest(t *testing.T) {
 		t.Fatalf("a changed value kept its digest: %+v %v", changed, err)
 	}
 }
+
+// TestDeployAndUnits: a deploy makes a release and gives an app without
+// procs one web unit; units come and go through the units routes.
+func TestDeployAndUnits(t *testing.T) {
+	ctx := context.Background()
+	srv := berthtest.Start(t)
+	ana := srv.NewTeamUser(t, "ana@example.com", "devs")
+	c := newClient(t, srv, ana.Token)
+	if _, _, err := c.Apps.Create(ctx, client.CreateAppRequest{Name: "web", Platform: "go"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Apps.AddUnits(ctx, "web", "", 1); client.StatusCode(err) != 400 {
+		t.Fatalf("units before any deploy: %v", err)
+	}
+	d, _, err := c.Apps.Deploy(ctx, "web", "registry.example/web:1")
+	if err != nil || d.Release != 1 || d.Image != "registry.example/web:1" {
+		t.Fatalf("deploy: %+v %v", d, err)
+	}
+	app, _, err := c.Apps.AddUnits(ctx, "web", "web", 2)
+	if err != nil || len(app.Units) != 3 || app.Units[2].Name != "web/2" || app.Units[2].Proc != "web" {
+		t.Fatalf("add units: %+v %v", app, err)
+	}
+	if app, _, err = c.Apps.RemoveUnits(ctx, "web", "", 2); err != nil || len(app.Units) != 1 || app.Units[0].Name != "web/0" {
+		t.Fatalf("remove units: %+v %v", app, err)
+	}
+	if _, _, err := c.Apps.RemoveUnits(ctx, "web", "", 5); client.StatusCode(err) != 400 {
+		t.Fatalf("removing more units than run: %v", err)
+	}
+	if _, _, err := c.Apps.AddUnits(ctx, "web", "worker", 1); !client.IsNotFound(err) {
+		t.Fatalf("units of a proc the app does not run: %v", err)
+	}
+}

@@ -208,6 +208,9 @@ type request struct {
 	header http.Header
 	// idempotent POSTs (carrying an Idempotency-Key) may be retried.
 	idempotencyKey string
+	// notIdempotent marks a PUT or DELETE that must not be sent twice
+	// (tsuru's units routes add or remove units each time).
+	notIdempotent bool
 }
 
 type retryKey struct{}
@@ -234,8 +237,8 @@ func (c *Client) do(ctx context.Context, r request, v any) (*Response, error) {
 		}
 		ctype = "application/json"
 	}
-	safe := r.method == http.MethodGet || r.method == http.MethodHead || r.method == http.MethodPut ||
-		r.method == http.MethodDelete || r.idempotencyKey != ""
+	safe := (r.method == http.MethodGet || r.method == http.MethodHead || r.method == http.MethodPut ||
+		r.method == http.MethodDelete || r.idempotencyKey != "") && !r.notIdempotent
 	ctx = context.WithValue(ctx, retryKey{}, safe)
 	var reqBody any
 	if body != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
 )
 
@@ -39,6 +41,11 @@ type Config struct {
 	GCInterval time.Duration
 	// CoreOptions are passed to core.New (a test clock, say).
 	CoreOptions []core.Option
+	// Runtime is what runs apps: RuntimeDocker or RuntimeNone (the
+	// default). Rolling tunes the rollouts of a runtime of single units.
+	Runtime    string
+	Rolling    runtime.RollingOptions
+	Kubernetes kubernetes.Options
 }
 
 // Instance is a running control plane minus its listener.
@@ -50,6 +57,7 @@ type Instance struct {
 	IssuedAdminToken string
 
 	ownsEngine bool
+	runtime    core.RuntimeConfig
 	cancel     context.CancelFunc
 }
 
@@ -81,13 +89,23 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if coreCfg.GCInterval == 0 {
 		coreCfg.GCInterval = cfg.GCInterval
 	}
-	c, err := core.New(ctx, st.Persist(), coreCfg, append([]core.Option{core.WithLogger(log)}, cfg.CoreOptions...)...)
+	rt, err := openRuntime(ctx, cfg, st, log)
 	if err != nil {
 		return nil, closeEngine(err)
 	}
+	closeAll := func(err error) error {
+		if rt.Driver != nil {
+			err = errors.Join(err, rt.Driver.Close())
+		}
+		return closeEngine(err)
+	}
+	c, err := core.New(ctx, st.Persist(), coreCfg, append([]core.Option{core.WithLogger(log), core.WithRuntime(rt)}, cfg.CoreOptions...)...)
+	if err != nil {
+		return nil, closeAll(err)
+	}
 	issued, err := c.Identity.Bootstrap(ctx, cfg.BootstrapToken)
 	if err != nil {
-		return nil, closeEngine(err)
+		return nil, closeAll(err)
 	}
 	return &Instance{
 		Store:            st,
@@ -95,6 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 		API:              api.New(c, api.Options{Logger: log, AuthLimits: cfg.AuthLimits, TrustedProxies: cfg.TrustedProxies, Now: cfg.APIClock}),
 		IssuedAdminToken: issued,
 		ownsEngine:       owns,
+		runtime:          rt,
 	}, nil
 }
 
@@ -113,8 +132,12 @@ func (i *Instance) Close() error {
 		i.cancel()
 		i.Core.Wait()
 	}
-	if !i.ownsEngine {
-		return nil
+	var err error
+	if i.runtime.Driver != nil {
+		err = i.runtime.Driver.Close()
 	}
-	return i.Store.Close()
+	if !i.ownsEngine {
+		return err
+	}
+	return errors.Join(err, i.Store.Close())
 }

@@ -12,7 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 )
 
 type options struct {
@@ -29,6 +31,9 @@ type options struct {
 	promotionDeadline time.Duration
 	brokerTimeout     time.Duration
 	pprof             string
+	runtime           string
+	imageRegistry     string
+	kube              kubernetes.Options
 	timeouts          serverTimeouts
 	trustedProxies    []netip.Prefix
 }
@@ -209,6 +214,12 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.durationVar(&o.timeouts.read, "read-timeout", 60*time.Second, "how long a client may take to send a whole request, body included")
 	fs.durationVar(&o.timeouts.write, "write-timeout", 60*time.Second, "how long serving a request may take, from the end of its headers to the last byte of the answer")
 	fs.durationVar(&o.timeouts.idle, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.stringVar(&o.runtime, "runtime", "auto", "RUNTIME", "what runs apps: docker (the Docker Engine of DOCKER_HOST), kubernetes (--kubeconfig's cluster), none (units are records only), or auto: docker when an engine answers, else none")
+	fs.stringVar(&o.kube.Kubeconfig, "kubeconfig", "", "FILE", "with --runtime kubernetes: kubeconfig of the cluster (empty: the in-cluster configuration)")
+	fs.stringVar((*string)(&o.kube.NamespaceMode), "kube-namespace-mode", string(kubernetes.OneNamespace), "MODE", "with --runtime kubernetes: one (every app in --kube-namespace) or team (a namespace per team)")
+	fs.stringVar(&o.kube.Namespace, "kube-namespace", "berth", "NAME", "with --runtime kubernetes: the namespace of apps (mode one), or of apps without a team (mode team)")
+	fs.stringVar(&o.kube.NamespacePrefix, "kube-namespace-prefix", "berth-", "PREFIX", "with --runtime kubernetes and mode team: what team namespaces are named with")
+	fs.stringVar(&o.imageRegistry, "image-registry", def.ImageRegistry, "HOST", "registry of lain images: a release at meta_version V of app A runs HOST/A:release-V")
 	fs.add((*prefixListValue)(&o.trustedProxies), "trusted-proxies", "LIST", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client, for the login limits (none: the TCP peer is the client)")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	version = fs.Bool("version", false, "print the version and exit")
@@ -259,6 +270,16 @@ func parseFlags(args []string, getenv func(string) string) (*options, error) {
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return nil, usageErrorf("invalid --log-format %q: expected text or json", o.logFormat)
+	}
+	switch o.runtime {
+	case "auto", controlplane.RuntimeDocker, controlplane.RuntimeKubernetes, controlplane.RuntimeNone:
+	default:
+		return nil, usageErrorf("invalid --runtime %q: expected docker, kubernetes, none or auto", o.runtime)
+	}
+	switch o.kube.NamespaceMode {
+	case kubernetes.OneNamespace, kubernetes.NamespacePerTeam:
+	default:
+		return nil, usageErrorf("invalid --kube-namespace-mode %q: expected %s or %s", o.kube.NamespaceMode, kubernetes.OneNamespace, kubernetes.NamespacePerTeam)
 	}
 	return o, nil
 }

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,6 +134,7 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	cfg.StackLeaseTTL = o.stackLeaseTTL
 	cfg.PromotionDeadline = o.promotionDeadline
 	cfg.BrokerTimeout = o.brokerTimeout
+	cfg.ImageRegistry = o.imageRegistry
 
 	// The listener comes first: when the address is taken, berthd stops
 	// before it touches the data directory, so a first start that fails
@@ -148,6 +150,24 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 			return fmt.Errorf("create data dir: %w", err)
 		}
 	}
+	rt := o.runtime
+	if rt == "auto" {
+		rt = controlplane.RuntimeDocker
+		if err := controlplane.DockerAnswers(3 * time.Second); err != nil {
+			rt = controlplane.RuntimeNone
+			log.Info("runtime: none: apps are records only, nothing runs them (--runtime auto found no Docker Engine; start one or set DOCKER_HOST, then restart)", "reason", err)
+		}
+	}
+	switch rt {
+	case controlplane.RuntimeDocker:
+		log.Info("runtime: docker: units run as containers of the Docker Engine", "docker_host", cmp.Or(getenv("DOCKER_HOST"), "the default socket"))
+	case controlplane.RuntimeKubernetes:
+		log.Info("runtime: kubernetes: procs run as Deployments", "kubeconfig", cmp.Or(o.kube.Kubeconfig, "in-cluster"), "namespace_mode", o.kube.NamespaceMode)
+	case controlplane.RuntimeNone:
+		if o.runtime == controlplane.RuntimeNone {
+			log.Info("runtime: none: apps are records only, nothing runs them (--runtime none)")
+		}
+	}
 	inst, err := controlplane.Open(context.Background(), controlplane.Config{
 		DataDir:        o.dataDir,
 		InMemory:       o.inMemory,
@@ -156,6 +176,8 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		BootstrapToken: bootstrapToken,
 		GCInterval:     o.gcInterval,
 		TrustedProxies: o.trustedProxies,
+		Runtime:        rt,
+		Kubernetes:     o.kube,
 	})
 	if err != nil {
 		return err

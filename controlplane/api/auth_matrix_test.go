@@ -159,9 +159,20 @@ var authMatrix = map[string]authRow{
 		return "/apps/" + f.app(t), nil
 	}),
 	"GET /apps/{app}/restart": same(refused, "/apps/alpha-app/restart", nil),
-	"GET /apps/{app}/env":     same(refused, "/apps/alpha-app/env", nil),
-	"POST /apps/{app}/env":    same(refused, "/apps/alpha-app/env", map[string]string{"ALPHA_VAR": "1"}),
-	"DELETE /apps/{app}/env":  same(refused, "/apps/alpha-app/env?env=ALPHA_VAR", nil),
+	"POST /apps/{app}/deploy": same(refused, "/apps/alpha-app/deploy", map[string]string{"image": "registry.example/alpha:1"}),
+	"PUT /apps/{app}/units": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		app := f.app(t)
+		f.call(t, "POST", "/apps/"+app+"/deploy", f.owner.Token, map[string]string{"image": "registry.example/alpha:1"})
+		return "/apps/" + app + "/units?units=1", nil
+	}),
+	"DELETE /apps/{app}/units": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
+		app := f.app(t)
+		f.call(t, "POST", "/apps/"+app+"/deploy", f.owner.Token, map[string]string{"image": "registry.example/alpha:1"})
+		return "/apps/" + app + "/units?units=1", nil
+	}),
+	"GET /apps/{app}/env":    same(refused, "/apps/alpha-app/env", nil),
+	"POST /apps/{app}/env":   same(refused, "/apps/alpha-app/env", map[string]string{"ALPHA_VAR": "1"}),
+	"DELETE /apps/{app}/env": same(refused, "/apps/alpha-app/env?env=ALPHA_VAR", nil),
 	"PUT /swap": fresh(refused, func(t *testing.T, f *authFixture) (string, any) {
 		return "/swap?force=true&app1=" + f.app(t) + "&app2=" + f.app(t), nil
 	}),

@@ -2,11 +2,13 @@ package api
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -77,6 +79,26 @@ type lainProcSpecBody struct {
 	NumInstances *int    `json:"num_instances"`
 	CPU          *int    `json:"cpu"`
 	Memory       *string `json:"memory"`
+	Cmd          lainCmd `json:"cmd"`
+	Port         int     `json:"port"`
+}
+
+// lainCmd is a proc's command: lain.yaml writes it as one string (split on
+// spaces) or as a list of arguments.
+type lainCmd []string
+
+func (c *lainCmd) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*c = strings.Fields(s)
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return domain.Invalid("cmd must be a string or a list of strings")
+	}
+	*c = list
+	return nil
 }
 
 func (m *lainMetaBody) toDomain() *domain.AppMeta {
@@ -87,6 +109,8 @@ func (m *lainMetaBody) toDomain() *domain.AppMeta {
 			NumInstances: valueOr(p.NumInstances, domain.DefaultProcInstances),
 			CPU:          valueOr(p.CPU, domain.DefaultProcCPU),
 			Memory:       valueOr(p.Memory, domain.DefaultProcMemory),
+			Command:      p.Cmd,
+			Port:         p.Port,
 		})
 	}
 	return meta

@@ -61,6 +61,13 @@ func bodyCases(mediaType string) []bodyCase {
 			invalid("invalid YAML", "id: [unclosed\n", "manifest"),
 			invalid("YAML that is not a mapping", "- id\n", "manifest"),
 		}
+	case "application/x-www-form-urlencoded":
+		big := "units=" + overLimit
+		return []bodyCase{
+			tooLarge("over 1 MiB", big, false),
+			tooLarge("over 1 MiB, chunked", big, true),
+			invalid("a bad escape", "units=%zz", "form"),
+		}
 	case "text/plain":
 		return []bodyCase{
 			tooLarge("over 1 MiB", overLimit, false),

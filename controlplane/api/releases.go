@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -24,11 +25,14 @@ type releaseJSON struct {
 	ConfigVars map[string]string `json:"config_vars"`
 	// State combines the release's statuses; Current marks the app's
 	// newest release.
-	State     string      `json:"state"`
-	Current   bool        `json:"current"`
-	Promotion *idRef      `json:"pipeline_promotion,omitempty"`
-	CreatedAt akkerisTime `json:"created_at"`
-	UpdatedAt akkerisTime `json:"updated_at"`
+	State  string `json:"state"`
+	Status string `json:"status"`
+	// StatusMessage says why a release failed (berth's).
+	StatusMessage string      `json:"status_message,omitempty"`
+	Current       bool        `json:"current"`
+	Promotion     *idRef      `json:"pipeline_promotion,omitempty"`
+	CreatedAt     akkerisTime `json:"created_at"`
+	UpdatedAt     akkerisTime `json:"updated_at"`
 }
 
 func releaseToJSON(rel *domain.Release, a *domain.App) releaseJSON {
@@ -40,17 +44,19 @@ func releaseToJSON(rel *domain.Release, a *domain.App) releaseJSON {
 		}
 	}
 	out := releaseJSON{
-		ID:          rel.ID,
-		App:         appRef{ID: a.ID, Name: a.Name},
-		Version:     rel.Version,
-		Image:       rel.Image,
-		MetaVersion: rel.MetaVersion,
-		Description: rel.Description,
-		ConfigVars:  vars,
-		State:       rel.CombinedState(),
-		Current:     rel.Version == a.LastRelease,
-		CreatedAt:   akkerisTime(rel.CreatedAt),
-		UpdatedAt:   akkerisTime(rel.UpdatedAt),
+		ID:            rel.ID,
+		App:           appRef{ID: a.ID, Name: a.Name},
+		Version:       rel.Version,
+		Image:         rel.Image,
+		Status:        cmp.Or(rel.Rollout, domain.RolloutSucceeded),
+		StatusMessage: rel.RolloutMessage,
+		MetaVersion:   rel.MetaVersion,
+		Description:   rel.Description,
+		ConfigVars:    vars,
+		State:         rel.CombinedState(),
+		Current:       rel.Version == a.LastRelease,
+		CreatedAt:     akkerisTime(rel.CreatedAt),
+		UpdatedAt:     akkerisTime(rel.UpdatedAt),
 	}
 	if rel.PromotionID != "" {
 		out.Promotion = &idRef{ID: rel.PromotionID}

@@ -99,6 +99,7 @@ func New(svc *core.Core, opts Options) *Server {
 	s.healthRoutes()
 	s.identityRoutes()
 	s.tsuruAppRoutes()
+	s.tsuruDeployRoutes()
 	s.tsuruServiceRoutes()
 	s.lainRoutes()
 	s.pipelineRoutes()

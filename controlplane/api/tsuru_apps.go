@@ -52,10 +52,17 @@ type tsuruApp struct {
 	RestartedAt *time.Time `json:"RestartedAt,omitempty"`
 }
 
+// tsuruUnit is a unit in tsuru's shape; Proc, Address, StartedAt, Release
+// and Message are berth's, set when a runtime runs the unit.
 type tsuruUnit struct {
-	Name  string `json:"Name"`
-	IP    string `json:"Ip"`
-	State string `json:"State"`
+	Name      string     `json:"Name"`
+	IP        string     `json:"Ip"`
+	State     string     `json:"State"`
+	Proc      string     `json:"ProcessName,omitempty"`
+	Address   string     `json:"Address,omitempty"`
+	StartedAt *time.Time `json:"StartedAt,omitempty"`
+	Release   int        `json:"Release,omitempty"`
+	Message   string     `json:"Message,omitempty"`
 }
 
 func toTsuruApp(a *domain.App) tsuruApp {
@@ -73,7 +80,12 @@ func toTsuruApp(a *domain.App) tsuruApp {
 		Owner:      a.Owner,
 	}
 	for _, u := range a.Units {
-		out.Units = append(out.Units, tsuruUnit{Name: u.Name, IP: u.IP, State: u.State})
+		tu := tsuruUnit{Name: u.Name, IP: u.IP, State: u.State, Proc: u.Proc, Address: u.Address, Release: u.Release, Message: u.Message}
+		if !u.StartedAt.IsZero() {
+			t := u.StartedAt.UTC()
+			tu.StartedAt = &t
+		}
+		out.Units = append(out.Units, tu)
 	}
 	if !a.RestartedAt.IsZero() {
 		t := a.RestartedAt.UTC()

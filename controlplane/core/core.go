@@ -45,6 +45,9 @@ type Config struct {
 	// GCInterval is how often the engine's garbage is collected (Badger's
 	// value log).
 	GCInterval time.Duration
+	// ImageRegistry is where lain images live: a release at meta_version
+	// runs <ImageRegistry>/<app>:release-<meta_version>.
+	ImageRegistry string
 }
 
 // DefaultConfig returns the configuration berthd runs with unless told
@@ -63,6 +66,7 @@ func DefaultConfig() Config {
 		PromotionDeadline: 30 * time.Minute,
 		BrokerTimeout:     10 * time.Second,
 		GCInterval:        10 * time.Minute,
+		ImageRegistry:     "registry.berth.local",
 	}
 }
 
@@ -104,6 +108,9 @@ func (c Config) withDefaults() Config {
 	if c.GCInterval <= 0 {
 		c.GCInterval = d.GCInterval
 	}
+	if c.ImageRegistry == "" {
+		c.ImageRegistry = d.ImageRegistry
+	}
 	return c
 }
 
@@ -126,9 +133,10 @@ type Core struct {
 	Stacks    *Stacks
 
 	deps
-	healers   []Healer
-	gauges    []func(context.Context) ([]Gauge, error)
-	scheduler *Scheduler
+	healers    []Healer
+	gauges     []func(context.Context) ([]Gauge, error)
+	scheduler  *Scheduler
+	reconciler *Reconciler
 }
 
 type options struct {
@@ -136,6 +144,7 @@ type options struct {
 	log           *slog.Logger
 	promotionHook func(ctx context.Context, promotionID, targetAppID string)
 	holder        string
+	runtime       RuntimeConfig
 }
 
 // Option customises a Core.
@@ -170,6 +179,10 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 	if err != nil {
 		return nil, err
 	}
+	unitKey, err := hkdf.Key(sha256.New, signingKey, nil, "berth unit config digest v1", sha256.Size)
+	if err != nil {
+		return nil, err
+	}
 	busy := &busyMarks{deps: d}
 	c := &Core{deps: d}
 	c.Identity = newIdentity(d, signingKey)
@@ -178,6 +191,7 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 	c.Lain = &Lain{deps: d, apps: c.Apps}
 	c.Pipelines = &Pipelines{deps: d, afterTarget: o.promotionHook}
 	c.Stacks = &Stacks{deps: d}
+	c.reconciler = newReconciler(d, o.runtime, unitKey)
 	c.healers = []Healer{
 		{Name: "promotions", Description: "Fails pipeline promotions still pending after the promotion deadline.", Run: func(ctx context.Context) (HealerReport, error) {
 			return c.Pipelines.healPromotions(ctx, fence{})
@@ -185,7 +199,7 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 		{Name: "stack-leases", Description: "Releases stacks whose lease expired and removes the stacks of deleted projects.", Run: func(ctx context.Context) (HealerReport, error) {
 			return c.Stacks.sweep(ctx, fence{})
 		}},
-		{Name: "units", Description: "puts every unit in state error back to started", Run: c.Apps.healUnits},
+		{Name: "units", Description: "puts every unit in state error back to started", Run: c.healUnits},
 	}
 	c.gauges = []func(context.Context) ([]Gauge, error){c.Stacks.gauges, c.Pipelines.gauges}
 	c.scheduler = newScheduler(d, o.holder, c.jobs())

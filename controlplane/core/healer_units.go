@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 	"github.com/berthdev/terraform-provider-berth/controlplane/persist"
@@ -12,10 +11,46 @@ import (
 // healerPageSize is how many apps a healer reads per transaction.
 const healerPageSize = 500
 
-// healUnits restarts the units in error of every app, one app per
-// transaction so that a large store is never held in one.
-func (s *Apps) healUnits(ctx context.Context) (HealerReport, error) {
+// healUnits repairs the units in error of every app. With a runtime, it
+// queues each such app for the reconciler, which restarts what exited
+// (with back-off for a unit that keeps crashing); without one, units are
+// records and it puts them back to started. One app per transaction, so
+// that a large store is never held in one.
+func (c *Core) healUnits(ctx context.Context) (HealerReport, error) {
+	if c.reconciler.rt.Driver != nil {
+		return c.Apps.queueErroredUnits(ctx)
+	}
+	return c.Apps.restartRecordUnits(ctx)
+}
+
+func (s *Apps) queueErroredUnits(ctx context.Context) (HealerReport, error) {
 	var rep HealerReport
+	err := s.eachAppWithErroredUnits(ctx, func(a *domain.App, errored []string) error {
+		if err := s.store.Update(ctx, func(tx persist.Tx) error { return tx.MarkAppChanged(a.ID) }); err != nil {
+			return err
+		}
+		for _, u := range errored {
+			rep.add(fmt.Sprintf("unit %s of app %s: in error, queued for the runtime", u, a.Name))
+		}
+		return nil
+	})
+	return rep, err
+}
+
+func (s *Apps) restartRecordUnits(ctx context.Context) (HealerReport, error) {
+	var rep HealerReport
+	err := s.eachAppWithErroredUnits(ctx, func(a *domain.App, _ []string) error {
+		healed, err := s.restartErroredUnits(ctx, a.ID)
+		for _, u := range healed {
+			rep.add(fmt.Sprintf("unit %s of app %s: error -> started", u, a.Name))
+		}
+		return err
+	})
+	return rep, err
+}
+
+// eachAppWithErroredUnits calls fn for every app with a unit in error.
+func (s *Apps) eachAppWithErroredUnits(ctx context.Context, fn func(a *domain.App, errored []string) error) error {
 	after := ""
 	for {
 		var page []domain.App
@@ -25,22 +60,24 @@ func (s *Apps) healUnits(ctx context.Context) (HealerReport, error) {
 			return err
 		})
 		if err != nil {
-			return rep, err
+			return err
 		}
 		for _, a := range page {
-			if !slices.ContainsFunc(a.Units, func(u domain.Unit) bool { return u.State == domain.UnitError }) {
+			var errored []string
+			for _, u := range a.Units {
+				if u.State == domain.UnitError {
+					errored = append(errored, u.Name)
+				}
+			}
+			if len(errored) == 0 {
 				continue
 			}
-			healed, err := s.restartErroredUnits(ctx, a.ID)
-			if err != nil {
-				return rep, err
-			}
-			for _, u := range healed {
-				rep.add(fmt.Sprintf("unit %s of app %s: error -> started", u, a.Name))
+			if err := fn(&a, errored); err != nil {
+				return err
 			}
 		}
 		if next == "" {
-			return rep, nil
+			return nil
 		}
 		after = next
 	}

@@ -26,6 +26,10 @@ func createReleaseTx(tx persist.Tx, a *domain.App, now time.Time, n NewRelease) 
 	if n.MetaVersion != "" {
 		a.MetaVersion = n.MetaVersion
 	}
+	if n.Image != "" && a.Meta == nil && len(a.Procs) == 0 {
+		a.Procs = []domain.Proc{domain.DefaultWebProc(now)}
+		a.SyncUnits()
+	}
 	a.UpdatedAt = now
 	r := &domain.Release{
 		ID:            uuid.NewString(),
@@ -38,6 +42,7 @@ func createReleaseTx(tx persist.Tx, a *domain.App, now time.Time, n NewRelease) 
 		Config:        maps.Clone(a.Env),
 		ConfigVersion: a.ConfigVersion,
 		PromotionID:   n.PromotionID,
+		Rollout:       domain.RolloutQueued,
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}

@@ -240,6 +240,7 @@ func (s *Scheduler) resign() {
 func (c *Core) jobs() []job {
 	return []job{
 		{name: "promotions", run: c.Pipelines.runPromotions},
+		{name: "reconciler", run: c.reconciler.run},
 		every(c.log, "stack-leases", leaseSweepInterval, func(ctx context.Context, f fence) error {
 			_, err := c.Stacks.sweep(ctx, f)
 			return err

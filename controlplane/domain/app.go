@@ -87,6 +87,11 @@ type ProcSpec struct {
 	NumInstances int    `json:"num_instances"`
 	CPU          int    `json:"cpu"`
 	Memory       string `json:"memory"`
+	// Command replaces the image's entrypoint when set (lain's cmd).
+	Command []string `json:"command,omitempty"`
+	// Port is what the proc listens on (the PORT its units get); 0 means
+	// DefaultProcPort.
+	Port int `json:"port,omitempty"`
 }
 
 // Proc is a deployed process type of an app.
@@ -95,8 +100,18 @@ type Proc struct {
 	NumInstances int       `json:"num_instances"`
 	CPU          int       `json:"cpu"`
 	Memory       string    `json:"memory"`
+	Command      []string  `json:"command,omitempty"`
+	Port         int       `json:"port,omitempty"`
 	State        string    `json:"state"`
 	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// ListenPort is the port the proc's units listen on.
+func (p *Proc) ListenPort() int {
+	if p.Port == 0 {
+		return DefaultProcPort
+	}
+	return p.Port
 }
 
 // Unit states.
@@ -107,12 +122,29 @@ const (
 	UnitStopped = "stopped"
 )
 
-// Unit is one instance of a proc: app/0, app/1, ...
+// Unit is one instance of a proc: app/0, app/1, ... With a runtime, the
+// reconciler records what runs: the unit's address (host:port where berthd
+// reaches it), when it started, the release it runs and why it is not
+// started; without one, units are records and IP is a placeholder.
 type Unit struct {
-	Name  string `json:"name"`
-	Proc  string `json:"proc"`
-	IP    string `json:"ip"`
-	State string `json:"state"`
+	Name      string    `json:"name"`
+	Proc      string    `json:"proc"`
+	IP        string    `json:"ip"`
+	State     string    `json:"state"`
+	Address   string    `json:"address,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	Release   int       `json:"release,omitempty"`
+	Message   string    `json:"message,omitempty"`
+}
+
+// UnitNumber is the number of a unit named app/N (-1 for another name).
+func UnitNumber(name string) int {
+	i := strings.LastIndexByte(name, '/')
+	n, err := strconv.Atoi(name[i+1:])
+	if i < 0 || err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // SyncUnits derives the units from the procs: one unit per instance,
@@ -156,13 +188,7 @@ func (a *App) SyncUnits() {
 }
 
 // unitNumber is N in a unit's name app/N.
-func unitNumber(name string) int {
-	n, err := strconv.Atoi(name[strings.LastIndexByte(name, '/')+1:])
-	if err != nil {
-		return -1
-	}
-	return n
-}
+func unitNumber(name string) int { return UnitNumber(name) }
 
 // RefreshUnitIPs derives every unit's address again from the app's, after
 // the app's address changed (a swap).
@@ -214,8 +240,16 @@ type Maintainer struct {
 	Role     string `json:"role"`
 }
 
+// Rollout states of a release: whether the runtime got its units running.
+const (
+	RolloutQueued    = "queued"
+	RolloutSucceeded = "succeeded"
+	RolloutFailed    = "failed"
+)
+
 // Release is one immutable version of an app: what runs (image or
-// meta_version) and the config it runs with.
+// meta_version) and the config it runs with. Rollout says whether the
+// runtime got it running (set by the reconciler; empty without a runtime).
 type Release struct {
 	ID          string `json:"id"`
 	AppID       string `json:"app_id"`
@@ -228,10 +262,12 @@ type Release struct {
 	Config        map[string]EnvVar `json:"config,omitempty"`
 	ConfigVersion int               `json:"config_version"`
 	// PromotionID is set on a release made by a pipeline promotion.
-	PromotionID string          `json:"promotion_id,omitempty"`
-	Statuses    []ReleaseStatus `json:"statuses,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	PromotionID    string          `json:"promotion_id,omitempty"`
+	Rollout        string          `json:"rollout,omitempty"`
+	RolloutMessage string          `json:"rollout_message,omitempty"`
+	Statuses       []ReleaseStatus `json:"statuses,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
 // Release status states (Akkeris).

@@ -35,6 +35,10 @@ const (
 	DefaultProcInstances = 1
 	DefaultProcCPU       = 1
 	DefaultProcMemory    = "32M"
+	DefaultProcPort      = 8080
+
+	maxCommandArgs = 64
+	maxCommandArg  = 4096
 )
 
 // ParseMemory reads a human memory size such as 64M or 1G. Units are powers
@@ -99,6 +103,17 @@ func ValidateProcSpec(p ProcSpec) error {
 	if err := ValidateMemory(p.Memory); err != nil {
 		return Invalid("proc %q: %v", p.Name, err)
 	}
+	if p.Port < 0 || p.Port > 65535 {
+		return Invalid("proc %q: invalid port %d: must be from 1 to 65535 (0: %d)", p.Name, p.Port, DefaultProcPort)
+	}
+	if len(p.Command) > maxCommandArgs {
+		return Invalid("proc %q: a command has at most %d arguments", p.Name, maxCommandArgs)
+	}
+	for _, arg := range p.Command {
+		if len(arg) > maxCommandArg {
+			return Invalid("proc %q: a command argument has at most %d bytes", p.Name, maxCommandArg)
+		}
+	}
 	return nil
 }
 
@@ -153,6 +168,16 @@ func ResourceInstanceName(resource, client string) string {
 // ResourceInstancePrefix is what the names of every instance of resource
 // start with.
 func ResourceInstancePrefix(resource string) string { return "resource." + resource + "." }
+
+// WebProc is the proc an app runs when it gets an image without declaring
+// any (a tsuru or Akkeris app, not a lain one): one unit, as Akkeris's
+// default formation.
+const WebProc = "web"
+
+// DefaultWebProc is that proc at its default size.
+func DefaultWebProc(now time.Time) Proc {
+	return Proc{Name: WebProc, NumInstances: DefaultProcInstances, CPU: DefaultProcCPU, Memory: DefaultProcMemory, State: StateDeployed, UpdatedAt: now}
+}
 
 // ProcScale is a change to a deployed proc: the instance count alone, or
 // cpu and/or memory. Nil fields are left as they are.
@@ -273,8 +298,10 @@ func (a *App) ApplyScale(name string, s ProcScale, now time.Time) {
 // procFrom is the deployed form of spec. A proc whose size is unchanged
 // keeps its UpdatedAt.
 func (a *App) procFrom(spec ProcSpec, now time.Time) Proc {
-	p := Proc{Name: spec.Name, NumInstances: spec.NumInstances, CPU: spec.CPU, Memory: spec.Memory, State: StateDeployed, UpdatedAt: now}
-	if old := a.Proc(spec.Name); old != nil && old.NumInstances == p.NumInstances && old.CPU == p.CPU && old.Memory == p.Memory {
+	p := Proc{Name: spec.Name, NumInstances: spec.NumInstances, CPU: spec.CPU, Memory: spec.Memory,
+		Command: spec.Command, Port: spec.Port, State: StateDeployed, UpdatedAt: now}
+	if old := a.Proc(spec.Name); old != nil && old.NumInstances == p.NumInstances && old.CPU == p.CPU && old.Memory == p.Memory &&
+		slices.Equal(old.Command, p.Command) && old.Port == p.Port {
 		p.UpdatedAt = old.UpdatedAt
 	}
 	return p

@@ -41,6 +41,7 @@ type Tx interface {
 	ServicesTx
 	PipelinesTx
 	StacksTx
+	RuntimeTx
 	CoordinationTx
 }
 
@@ -100,8 +101,12 @@ type AppsTx interface {
 	AppByID(id string) (*domain.App, error)
 	// AppExists reports whether an app is called name.
 	AppExists(name string) (bool, error)
-	// PutApp creates or replaces an app and keeps its indexes in step.
+	// PutApp creates or replaces an app and keeps its indexes in step. It
+	// queues the app for the reconciler (see AppsToReconcile).
 	PutApp(a *domain.App) error
+	// PutAppUnits records what runs of an app without queueing it again:
+	// the reconciler's report of what it observed.
+	PutAppUnits(a *domain.App) error
 	// DeleteApp removes an app, its indexes and its releases.
 	DeleteApp(a *domain.App) error
 	// ListApps returns one page of apps ordered by name.
@@ -268,6 +273,21 @@ type StacksTx interface {
 	PurgeStacks(projectID string, limit int) (done bool, err error)
 }
 
+// RuntimeTx: what the reconciler needs of the store.
+type RuntimeTx interface {
+	// AppsToReconcile returns up to limit apps whose desired state changed
+	// since the reconciler last cleared their mark.
+	AppsToReconcile(limit int) ([]AppChange, error)
+	// Reconciled clears an app's mark if nothing changed since c was read.
+	Reconciled(c AppChange) error
+	// MarkAppChanged queues an app for the reconciler without changing it.
+	MarkAppChanged(appID string) error
+	// InstallationID names this installation's objects in the runtime
+	// ("" before the first start made one).
+	InstallationID() (string, error)
+	PutInstallationID(id string) error
+}
+
 // CoordinationTx: what processes share to coordinate: busy marks, counters, leases, commit hooks and notifications, expiry.
 type CoordinationTx interface {
 	// BusyMark returns the live mark on what, if any.
@@ -342,6 +362,17 @@ type SchedulerLease struct {
 	Holder    string    `json:"holder"`
 	Token     int64     `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ReconcileTopic is the notification every write of an app's desired
+// state sends (see Store.Subscribe).
+const ReconcileTopic = "reconcile"
+
+// AppChange is an app the reconciler must look at: Changes counts the
+// writes of its desired state since the reconciler last cleared the mark.
+type AppChange struct {
+	AppID   string
+	Changes int64
 }
 
 // PromotionCounter names the counter of promotions in a status.

@@ -19,13 +19,14 @@ type plan struct {
 	// their index: each is replaced by a fresh unit once its back-off is
 	// over.
 	restart []Unit
-	// start: indexes below Instances that no unit serves, lowest first. A
+	// start: wanted indexes (Workload.UnitIndexes) that no unit serves,
+	// lowest first. A
 	// pending unit of the revision at such an index is the one Start
 	// starts (Start is idempotent on the name).
 	start []int
 	// replace: indexes served by units of another revision, lowest first.
 	replace []replacement
-	// surplus: units at indexes at or above Instances (or without a valid
+	// surplus: units at indexes that are not wanted (or without a valid
 	// index), highest index first.
 	surplus []Unit
 }
@@ -46,18 +47,19 @@ func (p plan) empty() bool {
 func planFor(w Workload, units []Unit) plan {
 	var p plan
 	rev := w.Revision()
+	wanted := w.UnitIndexes()
 	byIndex := map[int][]Unit{}
 	for _, u := range units {
 		if u.AppID != w.AppID || u.Proc != w.Proc {
 			continue
 		}
-		if u.Index < 0 || u.Index >= w.Instances {
+		if _, ok := slices.BinarySearch(wanted, u.Index); !ok {
 			p.surplus = append(p.surplus, u)
 			continue
 		}
 		byIndex[u.Index] = append(byIndex[u.Index], u)
 	}
-	for i := range w.Instances {
+	for _, i := range wanted {
 		name := UnitName(w, i, rev)
 		var cur *Unit
 		var serving []Unit

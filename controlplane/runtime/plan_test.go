@@ -22,6 +22,11 @@ func unit(w Workload, index int, st UnitState) Unit {
 	}
 }
 
+func withIndexes(w Workload, indexes ...int) Workload {
+	w.Indexes, w.Instances = indexes, len(indexes)
+	return w
+}
+
 func ids(units []Unit) string {
 	var s []string
 	for _, u := range units {
@@ -56,6 +61,8 @@ func TestPlan(t *testing.T) {
 	}{
 		{"nothing runs", v1, nil,
 			"remove[] restart[] start[0 1 2] replace[] surplus[]"},
+		{"named indexes: the proc's units are 1, 4 and 5 of the app", withIndexes(v1, 5, 1, 4), []Unit{unit(v1, 0, UnitRunning), unit(v1, 4, UnitRunning)},
+			fmt.Sprintf("remove[] restart[] start[1 5] replace[] surplus[%[1]s-0-running]", r1)},
 		{"converged", v1, []Unit{unit(v1, 0, UnitRunning), unit(v1, 1, UnitRunning), unit(v1, 2, UnitRunning)},
 			"remove[] restart[] start[] replace[] surplus[]"},
 		{"other apps are not ours", v1, []Unit{other, unit(v1, 0, UnitRunning), unit(v1, 1, UnitRunning), unit(v1, 2, UnitRunning)},

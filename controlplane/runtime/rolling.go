@@ -160,6 +160,8 @@ func validWorkload(w Workload) error {
 		return errors.New("runtime: apply: a workload needs an app id, an app and a proc")
 	case w.Instances < 0:
 		return fmt.Errorf("runtime: apply %s/%s: %d instances", w.App, w.Proc, w.Instances)
+	case len(w.Indexes) > 0 && len(w.Indexes) != w.Instances:
+		return fmt.Errorf("runtime: apply %s/%s: %d instances but %d indexes", w.App, w.Proc, w.Instances, len(w.Indexes))
 	case w.Instances > 0 && w.Image == "":
 		return fmt.Errorf("runtime: apply %s/%s: no image", w.App, w.Proc)
 	case w.Port < 0 || w.Port > 65535:

@@ -65,14 +65,28 @@ type Workload struct {
 	Command []string
 	// Env is the unit's environment, sorted by name; it includes PORT.
 	Env []EnvVar
+	// ConfigDigest, when set, stands for Env in Revision: a keyed digest
+	// of the environment (berth's, made with a key only the server holds),
+	// so that revisions, which runtimes show in labels and annotations,
+	// cannot be checked against guessed secret values. Without it, the
+	// revision hashes the values themselves.
+	ConfigDigest string
 	// Port is the port the unit listens on inside its container.
 	Port int
 	// Instances is how many units should run.
 	Instances int
+	// Indexes, when set, are the indexes of those units (len(Indexes) ==
+	// Instances): berth numbers an app's units across its procs and keeps
+	// a unit's number while it runs, so a proc's indexes need not start at
+	// 0. When empty, the indexes are 0 to Instances-1.
+	Indexes []int
 	// CPU is the proc's cpu allowance in cores; Memory its limit in bytes.
 	CPU    int
 	Memory int64
 	// Restart changes when a restart was asked for: every unit is replaced.
+	// It is the time of the last restart asked for, in Unix nanoseconds (0:
+	// none); drivers compare it, and may show it as a time (Kubernetes:
+	// the pod template's kubectl.kubernetes.io/restartedAt).
 	Restart int64
 }
 
@@ -90,11 +104,15 @@ func (w Workload) Revision() string {
 	for _, c := range w.Command {
 		field(c)
 	}
-	env := slices.Clone(w.Env)
-	slices.SortFunc(env, func(a, b EnvVar) int { return compareStrings(a.Name, b.Name) })
-	for _, e := range env {
-		field(e.Name)
-		field(e.Value)
+	if w.ConfigDigest != "" {
+		field(w.ConfigDigest)
+	} else {
+		env := slices.Clone(w.Env)
+		slices.SortFunc(env, func(a, b EnvVar) int { return compareStrings(a.Name, b.Name) })
+		for _, e := range env {
+			field(e.Name)
+			field(e.Value)
+		}
 	}
 	field(strconv.Itoa(w.Port))
 	field(strconv.Itoa(w.CPU))
@@ -138,6 +156,18 @@ type UnitSpec struct {
 // id, keeps the names of two installations apart.
 func UnitName(w Workload, index int, revision string) string {
 	return fmt.Sprintf("berth-%s-%s-%d-%s", w.App, w.Proc, index, revision[:8])
+}
+
+// UnitIndexes are the indexes of w's units, in order.
+func (w Workload) UnitIndexes() []int {
+	if len(w.Indexes) > 0 {
+		return slices.Sorted(slices.Values(w.Indexes))
+	}
+	out := make([]int, w.Instances)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // Spec is the UnitSpec of unit index of w.

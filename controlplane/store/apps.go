@@ -99,6 +99,22 @@ func (tx *Tx) PutApp(a *domain.App) error {
 			return err
 		}
 	}
+	if err := tx.markAppChanged(a.ID); err != nil {
+		return err
+	}
+	return tx.put(key(nsApp, a.Name), a)
+}
+
+// PutAppUnits records what runs of an app (its units' state and
+// addresses) without queueing it for the reconciler again: the
+// reconciler's own report of what it observed. The app must exist.
+func (tx *Tx) PutAppUnits(a *domain.App) error {
+	if ok, err := tx.exists(key(nsApp, a.Name)); err != nil || !ok {
+		if err == nil {
+			err = domain.NotFound("app %q not found", a.Name)
+		}
+		return err
+	}
 	return tx.put(key(nsApp, a.Name), a)
 }
 
@@ -127,6 +143,9 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 		return err
 	}
 	if err := tx.delete(key(nsAppByID, a.ID)); err != nil {
+		return err
+	}
+	if err := tx.markAppChanged(a.ID); err != nil {
 		return err
 	}
 	var releases [][]byte

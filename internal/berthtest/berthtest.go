@@ -22,6 +22,11 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/api"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/docker/dockertest"
+	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
+	"github.com/berthdev/terraform-provider-berth/controlplane/store"
+	"github.com/berthdev/terraform-provider-berth/internal/testimage"
 )
 
 // AdminToken is the bootstrap admin token of every test server.
@@ -40,6 +45,9 @@ type Server struct {
 	mu        sync.Mutex
 	inst      *controlplane.Instance
 	validator *validator
+	// cleanupRegistered is set once the runtime's containers are to be
+	// removed at the end of the test.
+	cleanupRegistered bool
 }
 
 // Options adjusts a test server.
@@ -62,6 +70,23 @@ type Options struct {
 	// wait a second for each 429).
 	AuthLimits     api.AuthLimits
 	TrustedProxies []netip.Prefix
+	// Runtime is what runs apps (controlplane.RuntimeDocker); none by
+	// default. The containers a Docker runtime made are removed when the
+	// test ends. Rolling tunes its rollouts.
+	Runtime    string
+	Rolling    runtime.RollingOptions
+	Kubernetes kubernetes.Options
+}
+
+// WithKubernetes runs apps on the Kubernetes cluster opts names.
+func WithKubernetes(opts kubernetes.Options) func(*Options) {
+	return func(o *Options) { o.Runtime, o.Kubernetes = controlplane.RuntimeKubernetes, opts }
+}
+
+// WithDocker runs apps on the Docker Engine, with rollouts tuned by
+// rolling (zero values: the defaults).
+func WithDocker(rolling runtime.RollingOptions) func(*Options) {
+	return func(o *Options) { o.Runtime, o.Rolling = controlplane.RuntimeDocker, rolling }
 }
 
 // Start runs a berthd for the duration of the test.
@@ -132,9 +157,19 @@ func (s *Server) open() {
 		TrustedProxies: s.cfg.TrustedProxies,
 		APIClock:       s.Clock.Now,
 		CoreOptions:    append([]core.Option{core.WithClock(s.Clock.Now)}, s.cfg.CoreOptions...),
+		Runtime:        s.cfg.Runtime,
+		Rolling:        s.cfg.Rolling,
+		Kubernetes:     s.cfg.Kubernetes,
 	})
 	if err != nil {
 		s.t.Fatalf("start berthd: %v", err)
+	}
+	if s.cfg.Runtime == controlplane.RuntimeDocker && !s.cleanupRegistered {
+		s.cleanupRegistered = true
+		var id string
+		_ = inst.Store.View(context.Background(), func(tx *store.Tx) (err error) { id, err = tx.InstallationID(); return err })
+		cli := testimage.Docker(s.t)
+		s.t.Cleanup(func() { dockertest.RemoveAll(s.t, cli, id) })
 	}
 	recordRoutes(inst.API)
 	inst.API.Observe(observeCoverage)

@@ -85,6 +85,16 @@ func (r *Response) Expect(t testing.TB, want int) *Response {
 	return r
 }
 
+// Expect2xx fails the test unless the request succeeded, whichever 2xx
+// status the dialect answers it with.
+func (r *Response) Expect2xx(t testing.TB) *Response {
+	t.Helper()
+	if r.Status < 200 || r.Status > 299 {
+		t.Fatalf("%s: status %d, want success; body: %s", r.call, r.Status, r.Body)
+	}
+	return r
+}
+
 // JSON decodes the body into v.
 func (r *Response) JSON(t testing.TB, v any) {
 	t.Helper()

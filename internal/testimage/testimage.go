@@ -97,6 +97,22 @@ func needDocker(host string, err error) error {
 // returns the tag.
 func Build(t testing.TB, version string) string {
 	t.Helper()
+	return BuildWith(t, version, Spec{})
+}
+
+// Spec adds to what Build makes.
+type Spec struct {
+	// Tags are more names the image gets (a lain image's
+	// <registry>/<app>:release-<meta_version>, say); removed with it.
+	Tags []string
+	// Crash bakes CRASH_AT_START=1 in: every unit of it exits at once, as
+	// a broken release does.
+	Crash bool
+}
+
+// BuildWith is Build with more tags or a crashing image.
+func BuildWith(t testing.TB, version string, spec Spec) string {
+	t.Helper()
 	cli := Docker(t)
 	bin, err := binary()
 	if err != nil {
@@ -106,15 +122,20 @@ func Build(t testing.TB, version string) string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	buildCtx, err := contextTar(bin, version)
+	buildCtx, err := contextTar(bin, version, spec.Crash)
 	if err != nil {
 		t.Fatalf("testimage: %v", err)
 	}
 	// The cleanup is registered before the build so that an image left by
 	// a build that failed half-way goes too.
-	t.Cleanup(func() { remove(t, cli, tag) })
+	tags := append([]string{tag}, spec.Tags...)
+	t.Cleanup(func() {
+		for _, tg := range tags {
+			remove(t, cli, tg)
+		}
+	})
 	res, err := cli.ImageBuild(ctx, buildCtx, client.ImageBuildOptions{
-		Tags:        []string{tag},
+		Tags:        tags,
 		NoCache:     true, // every image its own: parallel test processes share no layers
 		Remove:      true,
 		ForceRemove: true,
@@ -178,15 +199,18 @@ func buildOutcome(r io.Reader) error {
 	}
 }
 
-func contextTar(bin []byte, version string) (io.Reader, error) {
+func contextTar(bin []byte, version string, crash bool) (io.Reader, error) {
 	env, err := json.Marshal(version)
 	if err != nil {
 		return nil, err
 	}
 	dockerfile := "FROM scratch\n" +
 		"COPY app /app\n" +
-		"ENV APP_VERSION=" + string(env) + " PORT=8080\n" +
-		"ENTRYPOINT [\"/app\"]\n"
+		"ENV APP_VERSION=" + string(env) + " PORT=8080\n"
+	if crash {
+		dockerfile += "ENV CRASH_AT_START=1\n"
+	}
+	dockerfile += "ENTRYPOINT [\"/app\"]\n"
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range []struct {

@@ -54,7 +54,7 @@ func buildBerthd(t *testing.T) string {
 
 func startBerthd(t *testing.T, bin, dir string) *berthd {
 	t.Helper()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-format", "text")
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-format", "text", "--runtime", "none")
 	cmd.Env = append(os.Environ(), "BERTH_BOOTSTRAP_TOKEN="+adminToken)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

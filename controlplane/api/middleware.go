@@ -156,13 +156,16 @@ func cleanPath(p string) bool {
 	if !strings.HasPrefix(p, "/") {
 		return false
 	}
-	segments := strings.Split(p[1:], "/")
-	for i, seg := range segments {
-		if seg == "." || seg == ".." || (seg == "" && i < len(segments)-1) {
+	for rest := p[1:]; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if seg == "." || seg == ".." || (seg == "" && more) {
 			return false
 		}
+		if !more {
+			return true
+		}
+		rest = after
 	}
-	return true
 }
 
 // recoverer turns a panic in a handler into a logged 500 instead of a

@@ -14,6 +14,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine"
 	"github.com/berthdev/terraform-provider-berth/controlplane/engine/badger"
+	"github.com/berthdev/terraform-provider-berth/controlplane/router"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
 	"github.com/berthdev/terraform-provider-berth/controlplane/store"
@@ -46,6 +47,10 @@ type Config struct {
 	Runtime    string
 	Rolling    runtime.RollingOptions
 	Kubernetes kubernetes.Options
+	// Router, when set, gives each app an address: Instance.Router routes
+	// requests for <app>.<domain> (Core.AppDomain) and its cnames to the
+	// app's started units.
+	Router *router.Options
 }
 
 // Instance is a running control plane minus its listener.
@@ -53,12 +58,16 @@ type Instance struct {
 	Store *store.Store
 	Core  *core.Core
 	API   *api.Server
+	// Router serves apps at their addresses (nil without Config.Router).
+	Router *router.Router
 	// IssuedAdminToken is the admin token when this start created it, else "".
 	IssuedAdminToken string
 
-	ownsEngine bool
-	runtime    core.RuntimeConfig
-	cancel     context.CancelFunc
+	ownsEngine  bool
+	runtime     core.RuntimeConfig
+	routing     *routing
+	routingDone chan struct{}
+	cancel      context.CancelFunc
 }
 
 // Open opens the store, bootstraps it on first start and builds the API.
@@ -89,6 +98,20 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if coreCfg.GCInterval == 0 {
 		coreCfg.GCInterval = cfg.GCInterval
 	}
+	// The runtime's routing hook and core's are bound once both exist.
+	var unitsChanged func(ctx context.Context, appID string)
+	if cfg.Rolling.OnChange == nil {
+		cfg.Rolling.OnChange = func(ctx context.Context, appID string) {
+			if unitsChanged != nil {
+				unitsChanged(ctx, appID)
+			}
+		}
+		if cfg.Router != nil && cfg.Rolling.DrainDelay == 0 {
+			// Other replicas' routers learn of the change through the
+			// store; give them a moment before the old unit stops.
+			cfg.Rolling.DrainDelay = time.Second
+		}
+	}
 	rt, err := openRuntime(ctx, cfg, st, log)
 	if err != nil {
 		return nil, closeEngine(err)
@@ -99,22 +122,48 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 		}
 		return closeEngine(err)
 	}
-	c, err := core.New(ctx, st.Persist(), coreCfg, append([]core.Option{core.WithLogger(log), core.WithRuntime(rt)}, cfg.CoreOptions...)...)
+	coreOpts := []core.Option{core.WithLogger(log), core.WithRuntime(rt)}
+	var routes *routing
+	if cfg.Router != nil {
+		routes = newRouting(nil, log.With("component", "router"))
+		coreOpts = append(coreOpts, core.WithRoutesChanged(routes.sync))
+	}
+	c, err := core.New(ctx, st.Persist(), coreCfg, append(coreOpts, cfg.CoreOptions...)...)
 	if err != nil {
 		return nil, closeAll(err)
 	}
+	unitsChanged = c.UnitsChanged
 	issued, err := c.Identity.Bootstrap(ctx, cfg.BootstrapToken)
 	if err != nil {
 		return nil, closeAll(err)
 	}
-	return &Instance{
+	inst := &Instance{
 		Store:            st,
 		Core:             c,
 		API:              api.New(c, api.Options{Logger: log, AuthLimits: cfg.AuthLimits, TrustedProxies: cfg.TrustedProxies, Now: cfg.APIClock}),
 		IssuedAdminToken: issued,
 		ownsEngine:       owns,
 		runtime:          rt,
-	}, nil
+	}
+	if routes != nil {
+		opts := *cfg.Router
+		if opts.Domain == "" {
+			opts.Domain = c.Config().AppDomain
+		}
+		if opts.Logger == nil {
+			opts.Logger = log.With("component", "router")
+		}
+		r, err := router.New(inst.API.Registerer(), opts)
+		if err != nil {
+			return nil, closeAll(err)
+		}
+		routes.mu.Lock()
+		routes.router, routes.core = r, c
+		routes.mu.Unlock()
+		routes.sync(ctx)
+		inst.Router, inst.routing = r, routes
+	}
+	return inst, nil
 }
 
 // Start runs the background work (lease expiry, promotions, clean-up)
@@ -123,6 +172,13 @@ func (i *Instance) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	i.cancel = cancel
 	i.Core.Start(ctx)
+	if i.routing != nil {
+		i.routingDone = make(chan struct{})
+		go func() {
+			defer close(i.routingDone)
+			i.routing.run(ctx)
+		}()
+	}
 }
 
 // Close stops the background work and closes the store. Stop serving HTTP
@@ -131,6 +187,12 @@ func (i *Instance) Close() error {
 	if i.cancel != nil {
 		i.cancel()
 		i.Core.Wait()
+		if i.routingDone != nil {
+			<-i.routingDone
+		}
+	}
+	if i.Router != nil {
+		i.Router.CloseIdleConnections()
 	}
 	var err error
 	if i.runtime.Driver != nil {

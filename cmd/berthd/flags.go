@@ -33,6 +33,8 @@ type options struct {
 	pprof             string
 	runtime           string
 	imageRegistry     string
+	routerListen      string
+	routerDomain      string
 	kube              kubernetes.Options
 	timeouts          serverTimeouts
 	trustedProxies    []netip.Prefix
@@ -219,6 +221,8 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.stringVar((*string)(&o.kube.NamespaceMode), "kube-namespace-mode", string(kubernetes.OneNamespace), "MODE", "with --runtime kubernetes: one (every app in --kube-namespace) or team (a namespace per team)")
 	fs.stringVar(&o.kube.Namespace, "kube-namespace", "berth", "NAME", "with --runtime kubernetes: the namespace of apps (mode one), or of apps without a team (mode team)")
 	fs.stringVar(&o.kube.NamespacePrefix, "kube-namespace-prefix", "berth-", "PREFIX", "with --runtime kubernetes and mode team: what team namespaces are named with")
+	fs.stringVar(&o.routerListen, "router-listen", "", "ADDR", "serve apps at their addresses on ADDR (e.g. 127.0.0.1:8088): a request for <app>.<router-domain> goes to the app's started units (off when empty)")
+	fs.stringVar(&o.routerDomain, "router-domain", "localhost", "DOMAIN", "the domain of app addresses: app web answers at web.DOMAIN (*.localhost reaches this machine without DNS)")
 	fs.stringVar(&o.imageRegistry, "image-registry", def.ImageRegistry, "HOST", "registry of lain images: a release at meta_version V of app A runs HOST/A:release-V")
 	fs.add((*prefixListValue)(&o.trustedProxies), "trusted-proxies", "LIST", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client, for the login limits (none: the TCP peer is the client)")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")

@@ -23,6 +23,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
+	"github.com/berthdev/terraform-provider-berth/controlplane/router"
 )
 
 // version and commit are set by goreleaser's ldflags
@@ -135,6 +136,7 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	cfg.PromotionDeadline = o.promotionDeadline
 	cfg.BrokerTimeout = o.brokerTimeout
 	cfg.ImageRegistry = o.imageRegistry
+	cfg.AppDomain = o.routerDomain
 
 	// The listener comes first: when the address is taken, berthd stops
 	// before it touches the data directory, so a first start that fails
@@ -144,6 +146,13 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		return fmt.Errorf("%w (is another berthd running? choose another address with --listen)", err)
 	}
 	defer ln.Close()
+	var routerLn net.Listener
+	if o.routerListen != "" {
+		if routerLn, err = net.Listen("tcp", o.routerListen); err != nil {
+			return fmt.Errorf("router: %w (choose another address with --router-listen)", err)
+		}
+		defer routerLn.Close()
+	}
 
 	if !o.inMemory {
 		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
@@ -178,6 +187,7 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		TrustedProxies: o.trustedProxies,
 		Runtime:        rt,
 		Kubernetes:     o.kube,
+		Router:         routerOptions(o),
 	})
 	if err != nil {
 		return err
@@ -207,8 +217,22 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	}
 	log.Info("berthd listening", "addr", "http://"+listenAddr(o.listen, ln.Addr()), "data_dir", dataDirLabel(o), "version", version, "pid", os.Getpid())
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var routerSrv *http.Server
+	if routerLn != nil {
+		// No write timeout: an app's answer may stream for as long as it
+		// sends.
+		routerSrv = &http.Server{
+			Handler:           inst.Router,
+			ReadHeaderTimeout: o.timeouts.readHeader,
+			IdleTimeout:       o.timeouts.idle,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { serveErr <- routerSrv.Serve(routerLn) }()
+		log.Info("router listening", "addr", "http://"+listenAddr(o.routerListen, routerLn.Addr()), "domain", o.routerDomain)
+	}
 	select {
 	case err := <-serveErr:
 		_ = inst.Close()
@@ -219,7 +243,12 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	shutdown := make(chan error, 1)
-	go func() { shutdown <- srv.Shutdown(sctx) }()
+	go func() {
+		if routerSrv != nil {
+			_ = routerSrv.Shutdown(sctx)
+		}
+		shutdown <- srv.Shutdown(sctx)
+	}()
 	var stopErr error
 	select {
 	case err := <-shutdown:
@@ -355,4 +384,11 @@ func localAddr(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+func routerOptions(o *options) *router.Options {
+	if o.routerListen == "" {
+		return nil
+	}
+	return &router.Options{Domain: o.routerDomain}
 }

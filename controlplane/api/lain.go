@@ -194,6 +194,8 @@ type lainApp struct {
 	DeployedAt time.Time `json:"deployed_at,omitzero"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	URL        string    `json:"url"`
+	// Address is berth's: the host name the router serves the app at.
+	Address string `json:"address,omitempty"`
 }
 
 func lainAppOf(a *domain.App) lainApp {
@@ -212,6 +214,7 @@ func lainAppOf(a *domain.App) lainApp {
 		DeployedAt:        a.DeployedAt,
 		UpdatedAt:         a.UpdatedAt,
 		URL:               lainAppURL(a.Name),
+		Address:           a.IP,
 	}
 }
 
@@ -239,6 +242,12 @@ type lainPod struct {
 	Name  string `json:"name"`
 	IP    string `json:"ip"`
 	State string `json:"state"`
+	// Address, StartedAt, Release and Message are berth's, set when a
+	// runtime runs the pod.
+	Address   string     `json:"address,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Release   int        `json:"release,omitempty"`
+	Message   string     `json:"message,omitempty"`
 }
 
 func lainProcOf(a *domain.App, spec domain.ProcSpec) lainProc {
@@ -250,7 +259,12 @@ func lainProcOf(a *domain.App, spec domain.ProcSpec) lainProc {
 		v.NumInstances, v.CPU, v.Memory, v.State = p.NumInstances, p.CPU, p.Memory, p.State
 		for _, u := range a.Units {
 			if u.Proc == p.Name {
-				v.Pods = append(v.Pods, lainPod{Name: u.Name, IP: u.IP, State: u.State})
+				pod := lainPod{Name: u.Name, IP: u.IP, State: u.State, Address: u.Address, Release: u.Release, Message: u.Message}
+				if !u.StartedAt.IsZero() {
+					t := u.StartedAt.UTC()
+					pod.StartedAt = &t
+				}
+				v.Pods = append(v.Pods, pod)
 			}
 		}
 	}

@@ -86,3 +86,7 @@ func (s *Server) metricsEndpoint(w http.ResponseWriter, r *http.Request) error {
 	s.metrics.handler.ServeHTTP(w, r)
 	return nil
 }
+
+// Registerer is the registry /metrics serves, for the other parts of berthd
+// (the router) to register their metrics on.
+func (s *Server) Registerer() prometheus.Registerer { return s.metrics.registry }

@@ -20,6 +20,8 @@ type Apps struct {
 	services *Services
 	// envKey keys the digests of private config vars.
 	envKey []byte
+	// routesChanged brings this process's router up to date.
+	routesChanged func(ctx context.Context)
 }
 
 // appForRead loads an app by name or id and checks that the caller may see

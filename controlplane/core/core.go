@@ -137,6 +137,9 @@ type Core struct {
 	gauges     []func(context.Context) ([]Gauge, error)
 	scheduler  *Scheduler
 	reconciler *Reconciler
+	// onRoutesChanged brings this process's router up to date (see
+	// WithRoutesChanged).
+	onRoutesChanged func(ctx context.Context)
 }
 
 type options struct {
@@ -145,6 +148,7 @@ type options struct {
 	promotionHook func(ctx context.Context, promotionID, targetAppID string)
 	holder        string
 	runtime       RuntimeConfig
+	routesChanged func(ctx context.Context)
 }
 
 // Option customises a Core.
@@ -184,7 +188,7 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 		return nil, err
 	}
 	busy := &busyMarks{deps: d}
-	c := &Core{deps: d}
+	c := &Core{deps: d, onRoutesChanged: o.routesChanged}
 	c.Identity = newIdentity(d, signingKey)
 	c.Services = &Services{deps: d, busy: busy}
 	c.Apps = &Apps{deps: d, busy: busy, services: c.Services, envKey: envKey}
@@ -192,6 +196,8 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 	c.Pipelines = &Pipelines{deps: d, afterTarget: o.promotionHook}
 	c.Stacks = &Stacks{deps: d}
 	c.reconciler = newReconciler(d, o.runtime, unitKey)
+	c.reconciler.routesChanged = c.routesChanged
+	c.Apps.routesChanged = c.routesChanged
 	c.healers = []Healer{
 		{Name: "promotions", Description: "Fails pipeline promotions still pending after the promotion deadline.", Run: func(ctx context.Context) (HealerReport, error) {
 			return c.Pipelines.healPromotions(ctx, fence{})

@@ -66,6 +66,8 @@ type Reconciler struct {
 	rt RuntimeConfig
 	// envKey keys the digests of units' environments.
 	envKey []byte
+	// routesChanged brings this process's router up to date.
+	routesChanged func(ctx context.Context)
 
 	mu sync.Mutex
 	// queue of app ids to reconcile now (from events and back-off
@@ -281,6 +283,7 @@ func (r *Reconciler) reconcile(ctx context.Context, f fence, c persist.AppChange
 		if err != nil {
 			return err
 		}
+		r.routesChanged(ctx)
 		if failedRelease && attempt == 0 {
 			continue // the release that failed no longer counts: roll back to the one before
 		}
@@ -502,6 +505,35 @@ func (r *Reconciler) apply(ctx context.Context, t target) error {
 	return first
 }
 
+// observe records what the runtime runs of an app now, between the steps
+// of a rollout. It writes observations only, so it needs no fence: a
+// process that lost the lease writes what it saw, and the next pass of the
+// one that holds it corrects anything stale.
+func (r *Reconciler) observe(ctx context.Context, appID string) error {
+	if r.rt.Driver == nil {
+		return nil
+	}
+	t, err := r.target(ctx, appID)
+	if err != nil || t.app == nil {
+		return err
+	}
+	units, err := r.rt.Driver.Units(ctx, appID)
+	if err != nil {
+		return err
+	}
+	return r.store.Update(ctx, func(tx persist.Tx) error {
+		a, err := tx.AppByID(appID)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		observeUnits(a, units, t, nil)
+		return tx.PutAppUnits(a)
+	})
+}
+
 // record writes what runs back into the app's units and settles the
 // rollout of the target release: succeeded once every proc runs it, failed
 // when it could not start (the units of the release before keep serving).
@@ -537,7 +569,7 @@ func (r *Reconciler) record(ctx context.Context, f fence, t target, units []runt
 		switch {
 		case rolloutFailed && rel.Rollout != domain.RolloutSucceeded:
 			rel.Rollout, rel.RolloutMessage, failed = domain.RolloutFailed, applyErr.Error(), true
-		case applyErr == nil && runsRelease(a, units, rel.Version) && rel.Rollout != domain.RolloutSucceeded:
+		case applyErr == nil && runsRelease(a, rel.Version) && rel.Rollout != domain.RolloutSucceeded:
 			rel.Rollout, rel.RolloutMessage = domain.RolloutSucceeded, ""
 		default:
 			return nil
@@ -552,13 +584,12 @@ func (r *Reconciler) record(ctx context.Context, f fence, t target, units []runt
 }
 
 // runsRelease reports whether every unit of a runs release version.
-func runsRelease(a *domain.App, units []runtime.Unit, version int) bool {
+func runsRelease(a *domain.App, version int) bool {
 	for _, u := range a.Units {
 		if u.State != domain.UnitStarted || u.Release != version {
 			return false
 		}
 	}
-	_ = units
 	return true
 }
 

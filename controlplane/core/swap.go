@@ -32,7 +32,7 @@ func (s *Apps) Swap(ctx context.Context, id *domain.Identity, app1, app2 string,
 		return err
 	}
 	defer release()
-	return s.store.Update(ctx, func(tx persist.Tx) error {
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
 		a, err := appForRead(tx, id, a.ID)
 		if err != nil {
 			return err
@@ -60,4 +60,11 @@ func (s *Apps) Swap(ctx context.Context, id *domain.Identity, app1, app2 string,
 		}
 		return tx.PutApp(b)
 	})
+	if err != nil {
+		return err
+	}
+	// Once the swap answers, this process's router sends every new request
+	// for A's address to B's units and back.
+	s.routesChanged(ctx)
+	return nil
 }

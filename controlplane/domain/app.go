@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,11 +191,14 @@ func (a *App) SyncUnits() {
 // unitNumber is N in a unit's name app/N.
 func unitNumber(name string) int { return UnitNumber(name) }
 
-// RefreshUnitIPs derives every unit's address again from the app's, after
-// the app's address changed (a swap).
+// RefreshUnitIPs derives the placeholder address of every unit that is a
+// record only (no runtime runs it) again from the app's, after the app's
+// address changed (a swap). A unit a runtime runs keeps its real address.
 func (a *App) RefreshUnitIPs() {
 	for i := range a.Units {
-		a.Units[i].IP = unitIP(a.IP, unitNumber(a.Units[i].Name))
+		if a.Units[i].Address == "" {
+			a.Units[i].IP = unitIP(a.IP, unitNumber(a.Units[i].Name))
+		}
 	}
 }
 
@@ -288,4 +292,29 @@ type ReleaseStatus struct {
 	TargetURL   string    `json:"target_url,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Clone is a deep copy of a: changing one never changes the other.
+func (a *App) Clone() *App {
+	c := *a
+	c.Teams = slices.Clone(a.Teams)
+	c.CNames = slices.Clone(a.CNames)
+	if a.Meta != nil {
+		m := *a.Meta
+		m.Procs = slices.Clone(a.Meta.Procs)
+		for i := range m.Procs {
+			m.Procs[i].Command = slices.Clone(m.Procs[i].Command)
+		}
+		m.UseResources = slices.Clone(a.Meta.UseResources)
+		c.Meta = &m
+	}
+	c.Procs = slices.Clone(a.Procs)
+	for i := range c.Procs {
+		c.Procs[i].Command = slices.Clone(c.Procs[i].Command)
+	}
+	c.Units = slices.Clone(a.Units)
+	c.Env = maps.Clone(a.Env)
+	c.Maintainers = slices.Clone(a.Maintainers)
+	c.Bindings = slices.Clone(a.Bindings)
+	return &c
 }

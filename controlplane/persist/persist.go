@@ -273,8 +273,16 @@ type StacksTx interface {
 	PurgeStacks(projectID string, limit int) (done bool, err error)
 }
 
-// RuntimeTx: what the reconciler needs of the store.
+// RuntimeTx: what the reconciler and the routers need of the store.
 type RuntimeTx interface {
+	// RouteGen is the generation of the routes; it moves with every change
+	// of one (routes follow every write of an app).
+	RouteGen() (int64, error)
+	// Routes calls fn with every route.
+	Routes(fn func(domain.Route) error) error
+	// RoutesChangedSince calls fn for each app whose route changed after
+	// gen, with its route, or ok false when it has none any more.
+	RoutesChangedSince(gen int64, fn func(appID string, r domain.Route, ok bool) error) error
 	// AppsToReconcile returns up to limit apps whose desired state changed
 	// since the reconciler last cleared their mark.
 	AppsToReconcile(limit int) ([]AppChange, error)
@@ -363,6 +371,9 @@ type SchedulerLease struct {
 	Token     int64     `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
+
+// RoutesTopic is the notification every change of a route sends.
+const RoutesTopic = "routes"
 
 // ReconcileTopic is the notification every write of an app's desired
 // state sends (see Store.Subscribe).

@@ -23,12 +23,25 @@ const (
 
 // App returns the app called name.
 func (tx *Tx) App(name string) (*domain.App, error) {
-	var a domain.App
-	if err := tx.get(key(nsApp, name), &a); err != nil {
-		if errors.Is(err, errNoKey) {
-			return nil, domain.NotFound("app %q not found", name)
-		}
+	k := key(nsApp, name)
+	raw, err := tx.getRaw(k)
+	if errors.Is(err, errNoKey) {
+		return nil, domain.NotFound("app %q not found", name)
+	}
+	if err != nil {
 		return nil, err
+	}
+	if tx.apps != nil {
+		if a := tx.apps.get(name, raw); a != nil {
+			return a, nil
+		}
+	}
+	var a domain.App
+	if err := decode(k, raw, &a); err != nil {
+		return nil, err
+	}
+	if tx.apps != nil {
+		tx.apps.put(name, raw, &a)
 	}
 	return &a, nil
 }
@@ -102,6 +115,9 @@ func (tx *Tx) PutApp(a *domain.App) error {
 	if err := tx.markAppChanged(a.ID); err != nil {
 		return err
 	}
+	if err := tx.syncRoute(a, false); err != nil {
+		return err
+	}
 	return tx.put(key(nsApp, a.Name), a)
 }
 
@@ -113,6 +129,9 @@ func (tx *Tx) PutAppUnits(a *domain.App) error {
 		if err == nil {
 			err = domain.NotFound("app %q not found", a.Name)
 		}
+		return err
+	}
+	if err := tx.syncRoute(a, false); err != nil {
 		return err
 	}
 	return tx.put(key(nsApp, a.Name), a)
@@ -146,6 +165,9 @@ func (tx *Tx) DeleteApp(a *domain.App) error {
 		return err
 	}
 	if err := tx.markAppChanged(a.ID); err != nil {
+		return err
+	}
+	if err := tx.syncRoute(a, true); err != nil {
 		return err
 	}
 	var releases [][]byte

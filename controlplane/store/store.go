@@ -30,8 +30,9 @@ type Options struct {
 
 // Store is the typed store over one engine.
 type Store struct {
-	eng engine.Engine
-	log *slog.Logger
+	eng  engine.Engine
+	log  *slog.Logger
+	apps appCache
 }
 
 // maxConflictRetries bounds how often Update re-runs a transaction that lost a
@@ -75,7 +76,7 @@ func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan struct{}, e
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	return storeErr(s.eng.View(ctx, func(r engine.Reader) error { return fn(&Tx{r: r}) }))
+	return storeErr(s.eng.View(ctx, func(r engine.Reader) error { return fn(&Tx{r: r, apps: &s.apps}) }))
 }
 
 // Update runs fn in a serializable read-write transaction and commits it.
@@ -84,7 +85,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 // Tx.OnCommit for those.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.eng.Update(ctx, func(t engine.Txn) error { return fn(&Tx{r: t, w: t}) })
+		err := s.eng.Update(ctx, func(t engine.Txn) error { return fn(&Tx{r: t, w: t, apps: &s.apps}) })
 		if !errors.Is(err, engine.ErrConflict) {
 			return storeErr(err)
 		}
@@ -147,6 +148,8 @@ func (s *Store) CollectGarbage() error {
 type Tx struct {
 	r engine.Reader
 	w engine.Txn
+	// apps is the store's cache of decoded app records (nil: none).
+	apps *appCache
 }
 
 // OnCommit registers f to run once the transaction has committed.

@@ -22,6 +22,7 @@ import (
 	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/api"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/router"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/docker/dockertest"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime/kubernetes"
@@ -34,13 +35,16 @@ const AdminToken = "berth_test_admin_token_0123456789abcdef"
 
 // Server is a running berthd.
 type Server struct {
-	URL        string
+	URL string
+	// RouterURL is where apps answer (with WithRouter).
+	RouterURL  string
 	AdminToken string
 	Clock      *Clock
 
 	t         testing.TB
 	cfg       Options
 	httpSrv   *httptest.Server
+	routerSrv *httptest.Server
 	handler   atomic.Pointer[http.Handler]
 	mu        sync.Mutex
 	inst      *controlplane.Instance
@@ -76,7 +80,13 @@ type Options struct {
 	Runtime    string
 	Rolling    runtime.RollingOptions
 	Kubernetes kubernetes.Options
+	// Router serves apps at their addresses on RouterURL.
+	Router bool
 }
+
+// WithRouter serves apps at their addresses: requests to RouterURL with
+// Host <app>.<Core.AppDomain> reach the app's started units.
+func WithRouter() func(*Options) { return func(o *Options) { o.Router = true } }
 
 // WithKubernetes runs apps on the Kubernetes cluster opts names.
 func WithKubernetes(opts kubernetes.Options) func(*Options) {
@@ -117,6 +127,12 @@ func Start(t testing.TB, opts ...func(*Options)) *Server {
 		(*s.handler.Load()).ServeHTTP(w, r)
 	}))
 	s.URL = s.httpSrv.URL
+	if o.Router {
+		s.routerSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.Instance().Router.ServeHTTP(w, r)
+		}))
+		s.RouterURL = s.routerSrv.URL
+	}
 	t.Cleanup(s.Close)
 	return s
 }
@@ -160,6 +176,7 @@ func (s *Server) open() {
 		Runtime:        s.cfg.Runtime,
 		Rolling:        s.cfg.Rolling,
 		Kubernetes:     s.cfg.Kubernetes,
+		Router:         s.routerOptions(),
 	})
 	if err != nil {
 		s.t.Fatalf("start berthd: %v", err)
@@ -182,6 +199,13 @@ func (s *Server) open() {
 	s.inst = inst
 	s.mu.Unlock()
 	s.handler.Store(&h)
+}
+
+func (s *Server) routerOptions() *router.Options {
+	if !s.cfg.Router {
+		return nil
+	}
+	return &router.Options{}
 }
 
 // Instance returns the running control plane (its store, core and API).
@@ -217,6 +241,9 @@ func (s *Server) Close() {
 		return
 	}
 	s.httpSrv.Close()
+	if s.routerSrv != nil {
+		s.routerSrv.Close()
+	}
 	if err := inst.Close(); err != nil {
 		s.t.Errorf("close berthd: %v", err)
 	}

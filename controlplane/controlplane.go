@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/api"
@@ -33,6 +35,11 @@ type Config struct {
 	Logger *slog.Logger
 	// BootstrapToken, when set, is the admin token created on first start.
 	BootstrapToken string
+	// AuthLimits and TrustedProxies: see api.Options.
+	AuthLimits     api.AuthLimits
+	TrustedProxies []netip.Prefix
+	// APIClock is the clock of the API's attempt budgets (tests move it).
+	APIClock func() time.Time
 	// GCInterval is how often Badger's value log is garbage collected.
 	GCInterval time.Duration
 	// CoreOptions are passed to core.New (a test clock, say).
@@ -137,11 +144,23 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	if err != nil {
 		return nil, closeAll(err)
 	}
-	console := ui.New(c, ui.Options{Logger: log, SecureCookies: cfg.ConsoleSecureCookies})
+	// The console's sign-in counts against the API's login budgets; the
+	// API serves the console, so the hook reaches the API server once it
+	// is made.
+	var apiServer *api.Server
+	console := ui.New(c, ui.Options{Logger: log, SecureCookies: cfg.ConsoleSecureCookies,
+		SignInAttempt: func(r *http.Request, email string) (func(bool), error) {
+			done, err := apiServer.CountAuthAttempt(r, email)
+			if secs, ok := api.RetryAfter(err); ok {
+				return nil, &ui.StatusError{Status: http.StatusTooManyRequests, Message: err.Error(), RetryAfter: secs}
+			}
+			return done, err
+		}})
+	apiServer = api.New(c, api.Options{Logger: log, Console: console, AuthLimits: cfg.AuthLimits, TrustedProxies: cfg.TrustedProxies, Now: cfg.APIClock})
 	inst := &Instance{
 		Store:            st,
 		Core:             c,
-		API:              api.New(c, api.Options{Logger: log, Console: console}),
+		API:              apiServer,
 		Console:          console,
 		IssuedAdminToken: issued,
 		ownsEngine:       owns,

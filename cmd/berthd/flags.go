@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ type options struct {
 	routerDomain         string
 	kube                 kubernetes.Options
 	timeouts             serverTimeouts
+	trustedProxies       []netip.Prefix
 }
 
 // serverTimeouts bound how long a connection may hold the server. Reading
@@ -138,6 +140,34 @@ func (i *intValue) Set(v string) error {
 }
 func (i *intValue) String() string { return strconv.Itoa(int(*i)) }
 
+// prefixListValue is a comma-separated list of addresses and CIDR ranges.
+type prefixListValue []netip.Prefix
+
+func (l *prefixListValue) Set(v string) error {
+	var out []netip.Prefix
+	for _, item := range splitList(v) {
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return fmt.Errorf("%q is neither an address nor a CIDR range such as 10.0.0.0/8", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	*l = out
+	return nil
+}
+
+func (l *prefixListValue) String() string {
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
 type durationValue time.Duration
 
 func (d *durationValue) Set(v string) error {
@@ -196,6 +226,7 @@ func defineFlags(o *options) (fs *flagSet, version *bool) {
 	fs.stringVar(&o.routerDomain, "router-domain", "localhost", "DOMAIN", "the domain of app addresses: app web answers at web.DOMAIN (*.localhost reaches this machine without DNS)")
 	fs.stringVar(&o.imageRegistry, "image-registry", def.ImageRegistry, "HOST", "registry of lain images: a release at meta_version V of app A runs HOST/A:release-V")
 	fs.boolVar(&o.consoleSecureCookies, "console-secure-cookies", false, "mark the web console's cookies Secure on plain http too: set it when a TLS-terminating proxy serves berthd over https (over TLS they are Secure anyway)")
+	fs.add((*prefixListValue)(&o.trustedProxies), "trusted-proxies", "LIST", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client, for the login limits (none: the TCP peer is the client)")
 	fs.stringVar(&o.pprof, "pprof", "", "ADDR", "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	version = fs.Bool("version", false, "print the version and exit")
 	return fs, version
@@ -301,8 +332,9 @@ Flags:
 	_ = tw.Flush()
 	fmt.Fprint(w, `
 Environment only:
-  BERTH_BOOTSTRAP_TOKEN  the admin token to create on first start (CI); otherwise
-                         berthd makes one up, prints it and keeps it in DIR/admin-token
+  BERTH_BOOTSTRAP_TOKEN  the admin token to create on first start (CI), 32 to 512
+                         characters (letters, digits, -._~+/); otherwise berthd
+                         makes one up, prints it and keeps it in DIR/admin-token
 
 Signals: SIGINT or SIGTERM stop accepting connections and let in-flight
 requests finish (--shutdown-timeout); a second signal stops at once.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berthdev/terraform-provider-berth/controlplane"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 	"github.com/berthdev/terraform-provider-berth/controlplane/router"
 )
 
@@ -122,6 +123,12 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
+	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
+	if bootstrapToken != "" {
+		if err := domain.ValidateBootstrapToken(bootstrapToken); err != nil {
+			return usageErrorf("invalid BERTH_BOOTSTRAP_TOKEN: %v", err)
+		}
+	}
 	cfg := core.DefaultConfig()
 	cfg.DefaultQuota = o.defaultQuota
 	cfg.Platforms = splitList(o.platforms)
@@ -170,7 +177,6 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 			log.Info("runtime: none: apps are records only, nothing runs them (--runtime none)")
 		}
 	}
-	bootstrapToken := getenv("BERTH_BOOTSTRAP_TOKEN")
 	inst, err := controlplane.Open(context.Background(), controlplane.Config{
 		DataDir:              o.dataDir,
 		InMemory:             o.inMemory,
@@ -182,6 +188,7 @@ func run(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer, getenv 
 		Kubernetes:           o.kube,
 		Router:               routerOptions(o),
 		ConsoleSecureCookies: o.consoleSecureCookies,
+		TrustedProxies:       o.trustedProxies,
 	})
 	if err != nil {
 		return err

@@ -32,6 +32,60 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestTrustedProxies: --trusted-proxies (or BERTH_TRUSTED_PROXIES) takes
+// addresses and CIDR ranges; with it, the login limits count the client a
+// trusted proxy names in X-Forwarded-For, without it the TCP peer.
+func TestTrustedProxies(t *testing.T) {
+	o, err := parseFlags(nil, func(k string) string {
+		return map[string]string{"BERTH_TRUSTED_PROXIES": "10.1.2.3/8, 192.168.1.7,::1"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(o.trustedProxies); got != "[10.0.0.0/8 192.168.1.7/32 ::1/128]" {
+		t.Fatalf("trusted proxies: %s", got)
+	}
+	if o, _ := parseFlags(nil, func(string) string { return "" }); len(o.trustedProxies) != 0 {
+		t.Fatalf("trusted proxies by default: %v", o.trustedProxies)
+	}
+
+	// 33 attempts, each as another forwarded client: counted by the peer
+	// (127.0.0.1) they run past its 30; counted by the forwarded client,
+	// none is refused.
+	refused := func(addr string) int {
+		n := 0
+		for i := range 33 {
+			req, _ := http.NewRequest("POST", fmt.Sprintf("http://%s/users/nobody-%d@example.com/tokens", addr, i), strings.NewReader(`{"password":"x"}`))
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		args    []string
+		refused bool
+		what    string
+	}{
+		{[]string{"--trusted-proxies", "127.0.0.1"}, false, "with 127.0.0.1 trusted, each forwarded client has its own budget"},
+		{nil, true, "without trusted proxies, X-Forwarded-For is ignored"},
+	} {
+		addr, _, stop := startBerthd(t, t.TempDir(), nil, append([]string{"--in-memory"}, c.args...)...)
+		if n := refused(addr); (n > 0) != c.refused {
+			t.Errorf("%s: %d of 33 attempts refused", c.what, n)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe to read while berthd writes to it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -153,7 +207,7 @@ func TestFirstStartPrintsAdminTokenOnce(t *testing.T) {
 
 func TestBootstrapTokenFromEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	const token = "ci-known-token-1234567890"
+	const token = "ci-known-token-0123456789abcdefghij"
 	addr, out, stop := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
 	defer stop()
 	if strings.Contains(out.String(), token) {
@@ -166,7 +220,7 @@ func TestBootstrapTokenFromEnvironment(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	dir := t.TempDir()
-	const token = "ci-known-token-1234567890"
+	const token = "ci-known-token-0123456789abcdefghij"
 	addr, _, stop := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
 
 	// A slow request: its body arrives in two parts, and shutdown starts in

@@ -126,7 +126,7 @@ func TestAdminTokenInMemoryAndFromEnvironment(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	const token = "ci-known-token-1234567890"
+	const token = "ci-known-token-0123456789abcdefghij"
 	_, out, stop2 := startBerthd(t, dir, map[string]string{"BERTH_BOOTSTRAP_TOKEN": token})
 	defer stop2()
 	got = out.String()
@@ -176,6 +176,9 @@ func TestBadCommandLinesSayWhatIsExpected(t *testing.T) {
 		{env: map[string]string{"BERTH_SHUTDOWN_TIMEOUT": "30"}, want: `berthd: invalid BERTH_SHUTDOWN_TIMEOUT="30": expected a duration such as 6h`},
 		{args: []string{"--log-level", "loud"}, want: `berthd: invalid --log-level "loud": expected debug, info, warn or error`},
 		{args: []string{"serve"}, want: `berthd: unexpected argument "serve"`},
+		{args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, want: `berthd: invalid value "10.0.0.0/8,proxy.local" for --trusted-proxies: "proxy.local" is neither an address nor a CIDR range`},
+		{env: map[string]string{"BERTH_BOOTSTRAP_TOKEN": "x"}, want: "berthd: invalid BERTH_BOOTSTRAP_TOKEN: the bootstrap token has 1 characters: it must have 32 to 512"},
+		{env: map[string]string{"BERTH_BOOTSTRAP_TOKEN": "ci-known-token-1234567890"}, want: "berthd: invalid BERTH_BOOTSTRAP_TOKEN: the bootstrap token has 25 characters"},
 	} {
 		status, out, errOut := runBerthd(t, c.env, c.args...)
 		if status != 2 || out != "" || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "parse error") {

@@ -48,7 +48,7 @@ func dialectOf(r api.Route) string {
 }
 
 const (
-	fuzzAdminToken = "fuzz-admin-token"
+	fuzzAdminToken = "fuzz-admin-token-0123456789abcdef"
 	fuzzProject    = "fuzz"
 )
 
@@ -71,6 +71,9 @@ func fuzzDialect(f *testing.F, dialect string) {
 		InMemory:       true,
 		Core:           core.Config{BcryptCost: 4},
 		BootstrapToken: fuzzAdminToken,
+		// Refusals of login attempts answered at once: held, each would
+		// stop a fuzz worker for a second.
+		AuthLimits: api.AuthLimits{RefusalHold: -1},
 	})
 	if err != nil {
 		f.Fatal(err)

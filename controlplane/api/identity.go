@@ -44,6 +44,9 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	if _, err := s.authAttempt(r, req.Email); err != nil {
+		return err
+	}
 	u, err := s.core.Identity.CreateUser(r.Context(), req.Email, req.Password)
 	if err != nil {
 		return err
@@ -87,7 +90,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	tok, err := s.core.Identity.Login(r.Context(), mux.Vars(r)["email"], req.Password, req.Long)
+	email := mux.Vars(r)["email"]
+	attempt, err := s.authAttempt(r, email)
+	if err != nil {
+		return err
+	}
+	tok, err := s.core.Identity.Login(r.Context(), email, req.Password, req.Long)
+	attempt.done(err == nil)
 	if err != nil {
 		return err
 	}
@@ -126,6 +135,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 // answers with a new random password.
 func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	email := mux.Vars(r)["email"]
+	if _, err := s.authAttempt(r, email); err != nil {
+		return err
+	}
 	if token := r.URL.Query().Get("token"); token != "" {
 		password, err := s.core.Identity.ResetPassword(r.Context(), email, token)
 		if err != nil {
@@ -296,7 +308,7 @@ func (s *Server) createAppToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptionalJSON(r, &req); err != nil {
 		return err
 	}
-	secret, t, err := s.core.Identity.CreateAppToken(r.Context(), identity(r), req.App, time.Duration(req.Expires)*time.Second)
+	secret, t, err := s.core.Identity.CreateAppToken(r.Context(), identity(r), req.App, req.Expires)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,10 @@ import (
 	"os"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
 )
 
 type requestIDKey struct{}
@@ -145,6 +148,49 @@ func (b *slowBody) Read(p []byte) (int, error) {
 		_ = http.NewResponseController(b.w).SetWriteDeadline(time.Now().Add(timeoutAnswerGrace))
 	}
 	return n, err
+}
+
+// refuseUncleanPaths answers a path with an empty, "." or ".." segment
+// ("//", "/./", "/../", however encoded) with 400, before routing and
+// authentication: such a path names no route, and a client sending one
+// has built its URL wrong.
+//
+// A path longer than maxPathBytes is refused too (414): no route needs
+// one, and matching one against every route's pattern is costly.
+func (s *Server) refuseUncleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.Path) > maxPathBytes {
+			s.writeError(w, r, errPathTooLong)
+			return
+		}
+		if !cleanPath(r.URL.Path) {
+			s.writeError(w, r, domain.Invalid("invalid path %s: it has an empty, \".\" or \"..\" segment", domain.Quote(r.URL.Path)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RoutablePath reports whether a request with the (decoded) path p gets
+// past refuseUncleanPaths to the routes.
+func RoutablePath(p string) bool { return len(p) <= maxPathBytes && cleanPath(p) }
+
+// cleanPath reports whether p, a request's decoded path, has no empty,
+// "." or ".." segment (a trailing slash is fine: lain's paths end in one).
+func cleanPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for rest := p[1:]; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if seg == "." || seg == ".." || (seg == "" && more) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
 }
 
 // recoverer turns a panic in a handler into a logged 500 instead of a

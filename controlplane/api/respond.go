@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
@@ -42,19 +43,25 @@ var kindStatus = map[domain.Kind]int{
 }
 
 // transportError is a failure of the request itself, before any domain
-// rule is asked: a body too large, or too slow to arrive.
+// rule is asked: a body too large or too slow to arrive, too many attempts.
 type transportError struct {
 	status  int
 	code    string
 	message string
+	// retryAfter, in seconds, is sent as Retry-After when set.
+	retryAfter int64
 }
 
 func (e *transportError) Error() string { return e.message }
 
 var (
-	errBodyTooLarge = &transportError{http.StatusRequestEntityTooLarge, "too_large", "request body too large: the limit is 1 MiB"}
-	errBodyTimeout  = &transportError{http.StatusRequestTimeout, "timeout", "request body not received in time"}
+	errBodyTooLarge = &transportError{status: http.StatusRequestEntityTooLarge, code: "too_large", message: "request body too large: the limit is 1 MiB"}
+	errBodyTimeout  = &transportError{status: http.StatusRequestTimeout, code: "timeout", message: "request body not received in time"}
+	errPathTooLong  = &transportError{status: http.StatusRequestURITooLong, code: "too_large", message: "request path too long: the limit is 4096 bytes"}
 )
+
+// maxPathBytes bounds a request's (decoded) path.
+const maxPathBytes = 4096
 
 // statusOf maps an error to its HTTP status: the one place that does.
 func statusOf(err error) int {
@@ -99,11 +106,24 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
 	}
-	if routeOf(r).lainEnvelope {
+	var te *transportError
+	if errors.As(err, &te) && te.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(te.retryAfter, 10))
+	}
+	if lainEnvelope(r) {
 		body.Msg = body.Message
 		body.URL = new(string)
 	}
 	writeJSON(w, status, body)
+}
+
+// lainEnvelope reports whether r's errors carry lain's msg and url: on
+// lain's routes, and on paths under lain's prefix that match no route.
+func lainEnvelope(r *http.Request) bool {
+	if rt := routeOf(r); rt.lainEnvelope || rt.Path != "" {
+		return rt.lainEnvelope
+	}
+	return r.URL.Path == "/api/v1" || strings.HasPrefix(r.URL.Path, "/api/v1/")
 }
 
 // writeJSON answers with v as JSON.

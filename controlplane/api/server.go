@@ -8,7 +8,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -55,6 +57,15 @@ type Options struct {
 	// console). It gets the request id and the access log, not the API's
 	// routes, errors or body limit: it answers pages, not JSON.
 	Console http.Handler
+	// AuthLimits bound login, sign-up and password reset attempts (zero
+	// values: DefaultAuthLimits).
+	AuthLimits AuthLimits
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For is believed when counting attempts by client address.
+	// None by default: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// Now is the clock of the attempt budgets (default time.Now).
+	Now func() time.Time
 }
 
 // ConsolePath is where the web console is mounted.
@@ -69,8 +80,9 @@ type Server struct {
 	routes  []*Route
 	handler http.Handler
 
-	observers []RequestObserver
-	metrics   *metrics
+	observers  []RequestObserver
+	metrics    *metrics
+	authLimits *authLimiter
 }
 
 // New builds the router with every dialect's routes.
@@ -79,12 +91,16 @@ func New(svc *core.Core, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{core: svc, log: log, opts: opts, router: mux.NewRouter()}
+	s := &Server{core: svc, log: log, opts: opts, router: mux.NewRouter(), authLimits: newAuthLimiter(opts.AuthLimits, opts.TrustedProxies, opts.Now)}
+	// mux would answer a path with "//", "." or ".." segments with a
+	// redirect to the cleaned path, before any route or credential is
+	// looked at; refuseUncleanPaths answers it instead.
+	s.router.SkipClean(true)
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, domain.NotFound("no route for %s %s", r.Method, r.URL.Path))
+		s.writeError(w, r, domain.NotFound("no route for %s %s", r.Method, domain.Quote(r.URL.Path)))
 	})
 	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &domain.Error{Kind: domain.KindInvalid, Message: "method " + r.Method + " not allowed on " + r.URL.Path})
+		s.writeError(w, r, domain.Invalid("method %s not allowed on %s", r.Method, domain.Quote(r.URL.Path)))
 	})
 	s.metrics = newMetrics(s)
 	s.healthRoutes()
@@ -95,7 +111,7 @@ func New(svc *core.Core, opts Options) *Server {
 	s.lainRoutes()
 	s.pipelineRoutes()
 	s.stackRoutes()
-	s.handler = s.requestID(s.accessLog(s.console(s.recoverer(s.limitBody(s.router)))))
+	s.handler = s.requestID(s.accessLog(s.console(s.recoverer(s.refuseUncleanPaths(s.limitBody(s.router))))))
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"runtime"
 	"strings"
 	"time"
 
@@ -27,15 +28,48 @@ const (
 type Identity struct {
 	deps
 	signingKey []byte
+	// hashing bounds the bcrypt computations running at once (see
+	// passwordWork).
+	hashing chan struct{}
 }
 
+func newIdentity(d deps, signingKey []byte) *Identity {
+	return &Identity{deps: d, signingKey: signingKey, hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
+}
+
+// passwordWork runs f, a bcrypt computation, when a slot is free: at most
+// half the cores hash passwords at once, so that a flood of logins, from
+// however many addresses, leaves the other half to every other request. A
+// request that finds no slot within passwordWait is refused as busy.
+func (s *Identity) passwordWork(ctx context.Context, f func() error) error {
+	wait := time.NewTimer(passwordWait)
+	defer wait.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+	case <-wait.C:
+		return domain.Unavailable("too many password checks are in progress; try again in a few seconds")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return f()
+}
+
+const passwordWait = 10 * time.Second
+
+// sessionClaims are what a session JWT carries: the user's address
+// (Subject), the user's id and the user's session generation when it was
+// issued. A session stands for that account only while the account exists
+// with that id and generation (domain.User.SessionValid).
 type sessionClaims struct {
-	Long bool `json:"long,omitempty"`
+	Long       bool   `json:"long,omitempty"`
+	UserID     string `json:"uid"`
+	Generation int64  `json:"gen"`
 	jwt.RegisteredClaims
 }
 
-// issueSession signs a session token for email.
-func (s *Identity) issueSession(email string, long bool) (string, time.Time, error) {
+// issueSession signs a session token for u.
+func (s *Identity) issueSession(u *domain.User, long bool) (string, time.Time, error) {
 	now := s.now()
 	ttl := s.cfg.SessionTTL
 	if long {
@@ -43,10 +77,12 @@ func (s *Identity) issueSession(email string, long bool) (string, time.Time, err
 	}
 	exp := now.Add(ttl)
 	claims := sessionClaims{
-		Long: long,
+		Long:       long,
+		UserID:     u.ID,
+		Generation: u.SessionGeneration,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    jwtIssuer,
-			Subject:   email,
+			Subject:   u.Email,
 			ID:        uuid.NewString(),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),
@@ -71,10 +107,17 @@ func (s *Identity) Authenticate(ctx context.Context, credential string) (*domain
 		return nil, domain.Unauthorized("missing credential")
 	}
 	if strings.Count(credential, ".") == 2 {
-		return s.authenticateSession(ctx, credential)
+		id, err := s.authenticateSession(ctx, credential)
+		if !errors.Is(err, errNotASession) {
+			return id, err
+		}
+		// An operator's bootstrap token may have the shape of a JWT.
 	}
 	return s.authenticateAppToken(ctx, credential)
 }
+
+// errNotASession: the credential is not a session berth signed.
+var errNotASession = errors.New("not a berth session")
 
 func (s *Identity) authenticateSession(ctx context.Context, credential string) (*domain.Identity, error) {
 	var claims sessionClaims
@@ -84,7 +127,11 @@ func (s *Identity) authenticateSession(ctx context.Context, credential string) (
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.now),
 	)
-	if err != nil || claims.ID == "" || claims.Subject == "" {
+	if errors.Is(err, jwt.ErrTokenMalformed) || errors.Is(err, jwt.ErrTokenSignatureInvalid) || errors.Is(err, jwt.ErrTokenUnverifiable) {
+		return nil, errNotASession
+	}
+	// Sessions issued before sessions carried the user's id are refused.
+	if err != nil || claims.ID == "" || claims.Subject == "" || claims.UserID == "" {
 		return nil, errBadCredential
 	}
 	id := &domain.Identity{TokenKind: tokenKindSession, TokenID: claims.ID, ExpiresAt: claims.ExpiresAt.Time}
@@ -96,7 +143,13 @@ func (s *Identity) authenticateSession(ctx context.Context, credential string) (
 		if revoked {
 			return errBadCredential
 		}
-		return s.loadIdentity(tx, id, claims.Subject)
+		if err := s.loadIdentity(tx, id, claims.Subject); err != nil {
+			return err
+		}
+		if !id.User.SessionValid(claims.UserID, claims.Generation, claims.ID) {
+			return errBadCredential
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -119,7 +172,13 @@ func (s *Identity) authenticateAppToken(ctx context.Context, credential string) 
 			return errBadCredential
 		}
 		id = &domain.Identity{TokenKind: tokenKindAppToken, TokenID: t.ID, TokenHash: t.Hash, ExpiresAt: t.ExpiresAt}
-		return s.loadIdentity(tx, id, t.UserEmail)
+		if err := s.loadIdentity(tx, id, t.UserEmail); err != nil {
+			return err
+		}
+		if t.UserID == "" || t.UserID != id.User.ID {
+			return errBadCredential
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -157,7 +157,7 @@ func deleteUserTx(tx persist.Tx, email string, now time.Time) error {
 		if len(t.Members) == 1 {
 			return domain.Conflict("user %q is the last member of team %q: remove the team or add another member first", email, name)
 		}
-		t.Members = removeString(t.Members, email)
+		t.RemoveMember(email)
 		if err := tx.PutTeam(t); err != nil {
 			return err
 		}

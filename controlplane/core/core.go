@@ -189,7 +189,7 @@ func New(ctx context.Context, st persist.Store, cfg Config, opts ...Option) (*Co
 	}
 	busy := &busyMarks{deps: d}
 	c := &Core{deps: d, onRoutesChanged: o.routesChanged}
-	c.Identity = &Identity{deps: d, signingKey: signingKey}
+	c.Identity = newIdentity(d, signingKey)
 	c.Services = &Services{deps: d, busy: busy}
 	c.Apps = &Apps{deps: d, busy: busy, services: c.Services, envKey: envKey}
 	c.Lain = &Lain{deps: d, apps: c.Apps}

@@ -164,7 +164,7 @@ func (s *Lain) AppRole(ctx context.Context, id *domain.Identity, app, username s
 			return err
 		}
 		who := domain.SubjectOf(id)
-		if username != "" && username != id.Email() {
+		if username != "" && !domain.SameEmail(username, id.Email()) {
 			u, err := tx.User(username)
 			if err != nil {
 				return err
@@ -210,7 +210,7 @@ func (s *Lain) Maintainer(ctx context.Context, id *domain.Identity, app, usernam
 }
 
 func maintainerIndex(a *domain.App, username string) int {
-	return slices.IndexFunc(a.Maintainers, func(m domain.Maintainer) bool { return m.Username == username })
+	return slices.IndexFunc(a.Maintainers, func(m domain.Maintainer) bool { return domain.SameEmail(m.Username, username) })
 }
 
 // SetMaintainer adds a maintainer, or changes the role of one already
@@ -226,11 +226,11 @@ func (s *Lain) SetMaintainer(ctx context.Context, id *domain.Identity, app, user
 		if a, err = s.appForMaintainerChange(tx, id, app); err != nil {
 			return err
 		}
-		if exists, err := tx.UserExists(username); err != nil {
+		u, err := tx.User(username)
+		if err != nil {
 			return err
-		} else if !exists {
-			return domain.NotFound("user %q not found", username)
 		}
+		m.Username = u.Email
 		switch i := maintainerIndex(a, username); {
 		case i < 0:
 			a.Maintainers = append(a.Maintainers, m)

@@ -95,13 +95,14 @@ func (s *Identity) AddTeamMember(ctx context.Context, id *domain.Identity, team,
 		if t, err = teamForChange(tx, id, team); err != nil {
 			return err
 		}
-		if _, err := tx.User(email); err != nil {
+		u, err := tx.User(email)
+		if err != nil {
 			return err
 		}
-		if t.HasMember(email) {
-			return domain.Conflict("user %q is already a member of team %q", email, team)
+		if t.HasMember(u.Email) {
+			return domain.Conflict("user %q is already a member of team %q", u.Email, team)
 		}
-		t.Members = append(t.Members, email)
+		t.Members = append(t.Members, u.Email)
 		return tx.PutTeam(t)
 	})
 	return t, err
@@ -121,7 +122,7 @@ func (s *Identity) RemoveTeamMember(ctx context.Context, id *domain.Identity, te
 		if len(t.Members) == 1 {
 			return domain.Conflict("user %q is the last member of team %q: a team keeps at least one member", email, team)
 		}
-		t.Members = removeString(t.Members, email)
+		t.RemoveMember(email)
 		return tx.PutTeam(t)
 	})
 	return t, err

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -13,18 +12,20 @@ import (
 
 // CreateAppToken issues a long-lived token for automation that acts as the
 // caller. appName, when set, names the app the token is for: it must exist
-// and the caller must have access to it. expires 0 means never.
-func (s *Identity) CreateAppToken(ctx context.Context, id *domain.Identity, appName string, expires time.Duration) (string, *domain.AppToken, error) {
-	if expires < 0 {
-		return "", nil, domain.Invalid("expires must not be negative")
+// and the caller must have access to it. expiresSeconds is the token's
+// lifetime (domain.AppTokenLifetime); 0 means never.
+func (s *Identity) CreateAppToken(ctx context.Context, id *domain.Identity, appName string, expiresSeconds int64) (string, *domain.AppToken, error) {
+	expires, err := domain.AppTokenLifetime(expiresSeconds)
+	if err != nil {
+		return "", nil, err
 	}
 	secret := appTokenPrefix + randomToken(24)
 	now := s.now().UTC()
-	t := &domain.AppToken{ID: uuid.NewString(), Hash: hashToken(secret), UserEmail: id.Email(), AppName: appName, CreatedAt: now}
+	t := &domain.AppToken{ID: uuid.NewString(), Hash: hashToken(secret), UserEmail: id.Email(), UserID: id.User.ID, AppName: appName, CreatedAt: now}
 	if expires > 0 {
 		t.ExpiresAt = now.Add(expires)
 	}
-	err := s.store.Update(ctx, func(tx persist.Tx) error {
+	err = s.store.Update(ctx, func(tx persist.Tx) error {
 		if appName != "" {
 			if _, err := appForRead(tx, id, appName); err != nil {
 				return err
@@ -72,11 +73,14 @@ const AdminTeam = "admin"
 
 // Bootstrap prepares an empty store: the admin user, its team and an admin
 // app token. token is used as the token's secret when set (so CI can know
-// it); otherwise one is generated. It returns the token only when it
-// created it: later starts return "".
+// it: domain.ValidateBootstrapToken, refused on every start, so that a
+// weak one is noticed); otherwise one is generated. It returns the token
+// only when it created it: later starts return "".
 func (s *Identity) Bootstrap(ctx context.Context, token string) (string, error) {
 	if token == "" {
 		token = appTokenPrefix + randomToken(24)
+	} else if err := domain.ValidateBootstrapToken(token); err != nil {
+		return "", err
 	}
 	var issued string
 	err := s.store.Update(ctx, func(tx persist.Tx) error {
@@ -90,7 +94,7 @@ func (s *Identity) Bootstrap(ctx context.Context, token string) (string, error) 
 		if errors.Is(err, domain.ErrNotFound) {
 			// Nobody knows this password: the admin logs in with the token,
 			// or resets the password through the reset flow.
-			admin = &domain.User{Email: AdminEmail, PasswordHash: []byte("!"), QuotaLimit: -1, CreatedAt: now}
+			admin = &domain.User{ID: uuid.NewString(), Email: AdminEmail, PasswordHash: []byte("!"), QuotaLimit: -1, CreatedAt: now}
 		} else if err != nil {
 			return err
 		}
@@ -107,7 +111,7 @@ func (s *Identity) Bootstrap(ctx context.Context, token string) (string, error) 
 				return err
 			}
 		}
-		t := &domain.AppToken{ID: uuid.NewString(), Hash: hashToken(token), UserEmail: AdminEmail, CreatedAt: now}
+		t := &domain.AppToken{ID: uuid.NewString(), Hash: hashToken(token), UserEmail: AdminEmail, UserID: admin.ID, CreatedAt: now}
 		if err := tx.PutAppToken(t); err != nil {
 			return err
 		}

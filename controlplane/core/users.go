@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"strings"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane/domain"
@@ -22,18 +23,14 @@ func (s *Identity) CreateUser(ctx context.Context, email, password string) (*dom
 	if err := s.checkEmailFree(ctx, email); err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
-	u := &domain.User{Email: email, PasswordHash: hash, QuotaLimit: s.cfg.DefaultQuota, CreatedAt: s.now().UTC()}
+	u := &domain.User{ID: uuid.NewString(), Email: email, PasswordHash: hash, QuotaLimit: s.cfg.DefaultQuota, CreatedAt: s.now().UTC()}
 	err = s.store.Update(ctx, func(tx persist.Tx) error {
-		exists, err := tx.UserExists(email)
-		if err != nil {
+		if err := emailFree(tx, email); err != nil {
 			return err
-		}
-		if exists {
-			return domain.Conflict("user with email %q already exists", email)
 		}
 		return tx.PutUser(u)
 	})
@@ -46,13 +43,40 @@ func (s *Identity) CreateUser(ctx context.Context, email, password string) (*dom
 // checkEmailFree answers the common duplicate case before spending a bcrypt
 // hash on it; CreateUser checks again inside its transaction.
 func (s *Identity) checkEmailFree(ctx context.Context, email string) error {
-	return s.store.View(ctx, func(tx persist.Tx) error {
-		exists, err := tx.UserExists(email)
-		if err == nil && exists {
-			return domain.Conflict("user with email %q already exists", email)
-		}
+	return s.store.View(ctx, func(tx persist.Tx) error { return emailFree(tx, email) })
+}
+
+// emailFree refuses an address an account has, in any case.
+func emailFree(tx persist.Tx, email string) error {
+	u, err := tx.User(email)
+	switch {
+	case err == nil:
+		return domain.Conflict("user with email %q already exists", u.Email)
+	case isNotFound(err):
+		return nil
+	}
+	return err
+}
+
+// hashPassword computes a password's bcrypt hash (see passwordWork).
+func (s *Identity) hashPassword(ctx context.Context, password string) ([]byte, error) {
+	var hash []byte
+	err := s.passwordWork(ctx, func() (err error) {
+		hash, err = bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
 		return err
 	})
+	return hash, err
+}
+
+// passwordMatches compares a password with a bcrypt hash (see
+// passwordWork).
+func (s *Identity) passwordMatches(ctx context.Context, hash []byte, password string) (bool, error) {
+	var match bool
+	err := s.passwordWork(ctx, func() error {
+		match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+		return nil
+	})
+	return match, err
 }
 
 // Login checks a password and issues a session token: short-lived unless
@@ -69,14 +93,18 @@ func (s *Identity) Login(ctx context.Context, email, password string, long bool)
 	if err != nil {
 		return "", err
 	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
+	if ok, err := s.passwordMatches(ctx, u.PasswordHash, password); err != nil {
+		return "", err
+	} else if !ok {
 		return "", domain.Unauthorized("authentication failed, wrong password")
 	}
-	tok, _, err := s.issueSession(u.Email, long)
+	tok, _, err := s.issueSession(u, long)
 	return tok, err
 }
 
 // ChangePassword replaces the caller's password after checking the old one.
+// Every other session of the caller ends; the session that made the change
+// goes on (app tokens go on too: they are not passwords).
 func (s *Identity) ChangePassword(ctx context.Context, id *domain.Identity, oldPassword, newPassword string) error {
 	if oldPassword == "" || newPassword == "" {
 		return domain.Invalid("both the old and the new password are required")
@@ -84,20 +112,30 @@ func (s *Identity) ChangePassword(ctx context.Context, id *domain.Identity, oldP
 	if err := domain.ValidatePassword(newPassword); err != nil {
 		return err
 	}
-	if bcrypt.CompareHashAndPassword(id.User.PasswordHash, []byte(oldPassword)) != nil {
+	if ok, err := s.passwordMatches(ctx, id.User.PasswordHash, oldPassword); err != nil {
+		return err
+	} else if !ok {
 		return domain.Forbidden("the given old password does not match the current password")
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(newPassword), s.cfg.BcryptCost)
+	hash, err := s.hashPassword(ctx, newPassword)
 	if err != nil {
 		return err
+	}
+	keep := ""
+	if id.TokenKind == tokenKindSession {
+		keep = id.TokenID
 	}
 	return s.store.Update(ctx, func(tx persist.Tx) error {
 		u, err := tx.User(id.Email())
 		if err != nil {
 			return err
 		}
+		if u.ID != id.User.ID {
+			return errBadCredential
+		}
 		u.PasswordHash = hash
 		u.PasswordReset = nil
+		u.EndSessions(keep)
 		return tx.PutUser(u)
 	})
 }
@@ -207,24 +245,37 @@ func (s *Identity) RequestPasswordReset(ctx context.Context, email string) (stri
 }
 
 // ResetPassword consumes a reset token and sets a new random password,
-// which it returns.
+// which it returns. Every session of the user ends. The user and the token
+// are checked before the new password is hashed, so that a wrong token
+// costs no bcrypt.
 func (s *Identity) ResetPassword(ctx context.Context, email, token string) (string, error) {
+	check := func(tx persist.Tx) (*domain.User, error) {
+		u, err := tx.User(email)
+		if err != nil {
+			return nil, err
+		}
+		r := u.PasswordReset
+		if r == nil || !s.now().Before(r.ExpiresAt) || subtle.ConstantTimeCompare(r.TokenHash, hashToken(token)) != 1 {
+			return nil, domain.Forbidden("invalid or expired password reset token")
+		}
+		return u, nil
+	}
+	if err := s.store.View(ctx, func(tx persist.Tx) error { _, err := check(tx); return err }); err != nil {
+		return "", err
+	}
 	password := randomToken(8)
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return "", err
 	}
 	err = s.store.Update(ctx, func(tx persist.Tx) error {
-		u, err := tx.User(email)
+		u, err := check(tx)
 		if err != nil {
 			return err
 		}
-		r := u.PasswordReset
-		if r == nil || !s.now().Before(r.ExpiresAt) || subtle.ConstantTimeCompare(r.TokenHash, hashToken(token)) != 1 {
-			return domain.Forbidden("invalid or expired password reset token")
-		}
 		u.PasswordHash = hash
 		u.PasswordReset = nil
+		u.EndSessions("")
 		return tx.PutUser(u)
 	})
 	if err != nil {

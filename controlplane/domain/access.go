@@ -24,7 +24,7 @@ func (s AppScope) Includes(a *App) bool {
 	if s.All || slices.ContainsFunc(s.Teams, a.HasTeam) {
 		return true
 	}
-	return s.Maintainer != "" && slices.ContainsFunc(a.Maintainers, func(m Maintainer) bool { return m.Username == s.Maintainer })
+	return s.Maintainer != "" && slices.ContainsFunc(a.Maintainers, func(m Maintainer) bool { return SameEmail(m.Username, s.Maintainer) })
 }
 
 // CanAccessApp reports whether id may see and change a.
@@ -69,7 +69,7 @@ func SubjectOf(id *Identity) AppSubject {
 // exactly the subjects AppScope leaves out.
 func AppRole(a *App, who AppSubject) string {
 	for _, m := range a.Maintainers {
-		if m.Username == who.Email {
+		if SameEmail(m.Username, who.Email) {
 			return m.Role
 		}
 	}

@@ -75,8 +75,10 @@ var (
 	ErrUnavailable   = &Error{Kind: KindUnavailable}
 )
 
+// newErr builds a message from format and args; the values it repeats are
+// bounded and escaped (see echoArgs).
 func newErr(k Kind, format string, args ...any) error {
-	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: k, Message: fmt.Sprintf(format, echoArgs(args)...)}
 }
 
 func Invalid(format string, args ...any) error      { return newErr(KindInvalid, format, args...) }

@@ -1,10 +1,5 @@
 package domain
 
-import (
-	"net/mail"
-	"strings"
-)
-
 // ValidateAppName checks a name a user chose for an app. Resource-instance
 // apps (resource.<resource>.<app>) are named by the system, never by users.
 func ValidateAppName(name string) error {
@@ -26,15 +21,6 @@ func ValidateTeamName(name string) error {
 func ValidateEnvName(name string) error {
 	if !envNameRe.MatchString(name) || len(name) > 255 {
 		return Invalid("invalid environment variable name %q: it must match %s", name, envNameRe.String())
-	}
-	return nil
-}
-
-// ValidateEmail checks that s is a bare e-mail address (no display name).
-func ValidateEmail(s string) error {
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
-		return Invalid("invalid email %q", s)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ const (
 	nsAppByID      = "idx-app-id"         // id -> name
 	nsAppByTeam    = "idx-app-team"       // team, name -> ""
 	nsAppByType    = "idx-app-type"       // type, name -> ""
-	nsAppByMaint   = "idx-app-maintainer" // maintainer e-mail, name -> ""
+	nsAppByMaint   = "idx-app-maintainer" // EmailKey(maintainer), name -> ""
 	nsAppByGrant   = "idx-app-grant"      // team granted a resource, resource name -> ""
 	nsRelease      = "release"            // app id, zero-padded version -> Release
 	nsReleaseByID  = "idx-release-id"
@@ -91,14 +91,14 @@ func (tx *Tx) PutApp(a *domain.App) error {
 	}
 	for _, m := range old.Maintainers {
 		if !hasMaintainer(a, m.Username) {
-			if err := tx.delete(key(nsAppByMaint, m.Username, a.Name)); err != nil {
+			if err := tx.delete(key(nsAppByMaint, domain.EmailKey(m.Username), a.Name)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, m := range a.Maintainers {
 		if !hasMaintainer(&old, m.Username) {
-			if err := tx.putRaw(key(nsAppByMaint, m.Username, a.Name), nil); err != nil {
+			if err := tx.putRaw(key(nsAppByMaint, domain.EmailKey(m.Username), a.Name), nil); err != nil {
 				return err
 			}
 		}
@@ -154,7 +154,7 @@ func (tx *Tx) PutAppUnits(a *domain.App) error {
 
 func hasMaintainer(a *domain.App, email string) bool {
 	for _, m := range a.Maintainers {
-		if m.Username == email {
+		if domain.SameEmail(m.Username, email) {
 			return true
 		}
 	}
@@ -164,7 +164,7 @@ func hasMaintainer(a *domain.App, email string) bool {
 // DeleteApp removes an app, its indexes and its releases.
 func (tx *Tx) DeleteApp(a *domain.App) error {
 	for _, m := range a.Maintainers {
-		if err := tx.delete(key(nsAppByMaint, m.Username, a.Name)); err != nil {
+		if err := tx.delete(key(nsAppByMaint, domain.EmailKey(m.Username), a.Name)); err != nil {
 			return err
 		}
 	}
@@ -234,7 +234,7 @@ func (tx *Tx) ListApps(f persist.AppFilter, p Page) ([]domain.App, string, error
 			pfxs = append(pfxs, prefix(nsAppByTeam, t))
 		}
 		if f.Scope.Maintainer != "" {
-			pfxs = append(pfxs, prefix(nsAppByMaint, f.Scope.Maintainer))
+			pfxs = append(pfxs, prefix(nsAppByMaint, domain.EmailKey(f.Scope.Maintainer)))
 		}
 	}
 	return pageByIndex(tx, pfxs, p, func(name string) (*domain.App, bool, error) {

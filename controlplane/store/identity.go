@@ -10,21 +10,21 @@ import (
 
 // Key namespaces of the identity entities.
 const (
-	nsUser           = "user"
+	nsUser           = "user" // domain.EmailKey(email) -> User
 	nsTeam           = "team"
-	nsTeamByMember   = "idx-team-member" // member email, team -> ""
-	nsAppToken       = "apptoken"        // hex sha256 -> AppToken
-	nsTokenByUser    = "idx-apptoken-user"
+	nsTeamByMember   = "idx-team-member"   // EmailKey(member), team -> ""
+	nsAppToken       = "apptoken"          // hex sha256 -> AppToken
+	nsTokenByUser    = "idx-apptoken-user" // EmailKey(user), token id -> hex sha256
 	nsRevokedJTI     = "revoked-jti"
 	nsMeta           = "meta"
 	metaSigningKey   = "jwt-signing-key"
 	metaBootstrapped = "bootstrapped"
 )
 
-// User returns the user with that e-mail.
+// User returns the user with that e-mail, whatever its case.
 func (tx *Tx) User(email string) (*domain.User, error) {
 	var u domain.User
-	if err := tx.get(key(nsUser, email), &u); err != nil {
+	if err := tx.get(userKey(email), &u); err != nil {
 		if errors.Is(err, errNoKey) {
 			return nil, domain.NotFound("user %q not found", email)
 		}
@@ -33,11 +33,14 @@ func (tx *Tx) User(email string) (*domain.User, error) {
 	return &u, nil
 }
 
-// UserExists reports whether a user has that e-mail.
-func (tx *Tx) UserExists(email string) (bool, error) { return tx.exists(key(nsUser, email)) }
+// UserExists reports whether a user has that e-mail, whatever its case.
+func (tx *Tx) UserExists(email string) (bool, error) { return tx.exists(userKey(email)) }
 
 // PutUser creates or replaces a user.
-func (tx *Tx) PutUser(u *domain.User) error { return tx.put(key(nsUser, u.Email), u) }
+func (tx *Tx) PutUser(u *domain.User) error { return tx.put(userKey(u.Email), u) }
+
+// userKey: case never tells two users apart.
+func userKey(email string) []byte { return key(nsUser, domain.EmailKey(email)) }
 
 // DeleteUser removes a user and its app tokens. Team membership is the
 // caller's business: it decides what happens to teams left empty.
@@ -51,7 +54,7 @@ func (tx *Tx) DeleteUser(email string) error {
 			return err
 		}
 	}
-	return tx.delete(key(nsUser, email))
+	return tx.delete(userKey(email))
 }
 
 // ListUsers returns one page of users ordered by e-mail.
@@ -82,14 +85,14 @@ func (tx *Tx) PutTeam(t *domain.Team) error {
 	}
 	for _, m := range old.Members {
 		if !t.HasMember(m) {
-			if err := tx.delete(key(nsTeamByMember, m, t.Name)); err != nil {
+			if err := tx.delete(key(nsTeamByMember, domain.EmailKey(m), t.Name)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, m := range t.Members {
 		if !old.HasMember(m) {
-			if err := tx.putRaw(key(nsTeamByMember, m, t.Name), nil); err != nil {
+			if err := tx.putRaw(key(nsTeamByMember, domain.EmailKey(m), t.Name), nil); err != nil {
 				return err
 			}
 		}
@@ -100,7 +103,7 @@ func (tx *Tx) PutTeam(t *domain.Team) error {
 // DeleteTeam removes a team and its member index entries.
 func (tx *Tx) DeleteTeam(t *domain.Team) error {
 	for _, m := range t.Members {
-		if err := tx.delete(key(nsTeamByMember, m, t.Name)); err != nil {
+		if err := tx.delete(key(nsTeamByMember, domain.EmailKey(m), t.Name)); err != nil {
 			return err
 		}
 	}
@@ -115,7 +118,7 @@ func (tx *Tx) ListTeams(p Page) ([]domain.Team, string, error) {
 // TeamsOf returns the names of the teams email belongs to, in order.
 func (tx *Tx) TeamsOf(email string) ([]string, error) {
 	var names []string
-	err := tx.scan(prefix(nsTeamByMember, email), "", 0, true, func(k, _ []byte) error {
+	err := tx.scan(prefix(nsTeamByMember, domain.EmailKey(email)), "", 0, true, func(k, _ []byte) error {
 		names = append(names, lastPart(k))
 		return nil
 	})
@@ -137,7 +140,7 @@ func (tx *Tx) AppToken(hash []byte) (*domain.AppToken, error) {
 // PutAppToken stores an app token under the hash of its secret.
 func (tx *Tx) PutAppToken(t *domain.AppToken) error {
 	h := hex.EncodeToString(t.Hash)
-	if err := tx.putRaw(key(nsTokenByUser, t.UserEmail, t.ID), []byte(h)); err != nil {
+	if err := tx.putRaw(key(nsTokenByUser, domain.EmailKey(t.UserEmail), t.ID), []byte(h)); err != nil {
 		return err
 	}
 	return tx.put(key(nsAppToken, h), t)
@@ -145,7 +148,7 @@ func (tx *Tx) PutAppToken(t *domain.AppToken) error {
 
 // DeleteAppToken revokes an app token.
 func (tx *Tx) DeleteAppToken(t *domain.AppToken) error {
-	if err := tx.delete(key(nsTokenByUser, t.UserEmail, t.ID)); err != nil {
+	if err := tx.delete(key(nsTokenByUser, domain.EmailKey(t.UserEmail), t.ID)); err != nil {
 		return err
 	}
 	return tx.delete(key(nsAppToken, hex.EncodeToString(t.Hash)))
@@ -154,7 +157,7 @@ func (tx *Tx) DeleteAppToken(t *domain.AppToken) error {
 // AppTokensOf returns the app tokens a user created, ordered by id.
 func (tx *Tx) AppTokensOf(email string) ([]*domain.AppToken, error) {
 	var hashes []string
-	err := tx.scan(prefix(nsTokenByUser, email), "", 0, false, func(_, v []byte) error {
+	err := tx.scan(prefix(nsTokenByUser, domain.EmailKey(email)), "", 0, false, func(_, v []byte) error {
 		hashes = append(hashes, string(v))
 		return nil
 	})

@@ -17,7 +17,7 @@ import (
 // SchemaVersion is the layout of the data this berthd writes. It is stored
 // with the data: an older berthd refuses data of a newer layout, a newer
 // berthd migrates older data when it opens it.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 const metaSchemaVersion = "schema-version"
 
@@ -38,6 +38,7 @@ var migrations = []migration{
 		return countPromotions(ctx, s, now)
 	}},
 	{to: 3, what: "pipelines and promotions owned by a team", run: migratePipelineTeams},
+	{to: 4, what: "users get ids and are keyed by their address in lower case; app tokens carry their user's id", run: migrateUsers},
 }
 
 // ErrNewerSchema: the data was written by a newer berthd.

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,6 +342,29 @@ func TestSignInAndOut(t *testing.T) {
 	if p := v.get("/ui/apps"); p.Status != http.StatusUnauthorized || !p.isSignIn() {
 		t.Errorf("apps after sign out: %d", p.Status)
 	}
+}
+
+// TestSignInCountsAgainstLoginBudgets: the console is no way around the
+// API's login limits. Wrong passwords at the console spend the account's
+// budget, the next sign-in gets a 429 page with Retry-After, and the API's
+// login for that account is refused as well.
+func TestSignInCountsAgainstLoginBudgets(t *testing.T) {
+	srv := berthtest.Start(t)
+	ana := srv.NewUser(t, "ana@example.com")
+	v := newVisitor(t, srv.URL)
+	token := v.get("/ui/signin").expect(t, http.StatusOK).formToken(t)
+	for range 10 {
+		v.post("/ui/signin", url.Values{"email": {ana.Email}, "password": {"wrong password"}, "csrf": {token}}).expect(t, http.StatusUnauthorized)
+	}
+	p := v.post("/ui/signin", url.Values{"email": {ana.Email}, "password": {ana.Password}, "csrf": {token}}).expect(t, http.StatusTooManyRequests)
+	if secs, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || secs < 1 {
+		t.Errorf("Retry-After %q", p.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(p.mainText(), "for this account") || v.session() != "" {
+		t.Errorf("the refused sign-in: %q, session %q", p.mainText(), v.session())
+	}
+	srv.Do(t, berthtest.Call{Method: http.MethodPost, Path: "/users/" + ana.Email + "/tokens", Body: map[string]string{"password": ana.Password}}).
+		Expect(t, http.StatusTooManyRequests)
 }
 
 // TestFormsRefuseForgery sends every form of the console without its

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/berthdev/terraform-provider-berth/controlplane"
+	"github.com/berthdev/terraform-provider-berth/controlplane/api"
 	"github.com/berthdev/terraform-provider-berth/controlplane/core"
 	"github.com/berthdev/terraform-provider-berth/controlplane/router"
 	"github.com/berthdev/terraform-provider-berth/controlplane/runtime"
@@ -66,6 +68,12 @@ type Options struct {
 	SkipValidation bool
 	// CoreOptions are added to the control plane's options (test hooks).
 	CoreOptions []core.Option
+	// AuthLimits and TrustedProxies configure the API's attempt budgets;
+	// their clock is the server's Clock. Zero: berthd's defaults, except
+	// that refusals are answered at once rather than held (a test would
+	// wait a second for each 429).
+	AuthLimits     api.AuthLimits
+	TrustedProxies []netip.Prefix
 	// Runtime is what runs apps (controlplane.RuntimeDocker); none by
 	// default. The containers a Docker runtime made are removed when the
 	// test ends. Rolling tunes its rollouts.
@@ -101,6 +109,9 @@ func Start(t testing.TB, opts ...func(*Options)) *Server {
 	if o.Core.BcryptCost == 0 {
 		o.Core.BcryptCost = bcrypt.MinCost
 	}
+	if o.AuthLimits == (api.AuthLimits{}) {
+		o.AuthLimits.RefusalHold = -1
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 		if os.Getenv("BERTH_TEST_LOG") == "1" {
@@ -129,6 +140,11 @@ func Start(t testing.TB, opts ...func(*Options)) *Server {
 // OnDisk stores the data in dir, so the server can be restarted.
 func OnDisk(dir string) func(*Options) { return func(o *Options) { o.DataDir = dir } }
 
+// WithAuthLimits sets the API's attempt budgets and the proxies it trusts.
+func WithAuthLimits(l api.AuthLimits, trustedProxies ...netip.Prefix) func(*Options) {
+	return func(o *Options) { o.AuthLimits, o.TrustedProxies = l, trustedProxies }
+}
+
 // WithCoreOptions adds options to the control plane, on every start.
 func WithCoreOptions(opts ...core.Option) func(*Options) {
 	return func(o *Options) { o.CoreOptions = append(o.CoreOptions, opts...) }
@@ -153,6 +169,9 @@ func (s *Server) open() {
 		Core:           s.cfg.Core,
 		Logger:         s.cfg.Logger,
 		BootstrapToken: AdminToken,
+		AuthLimits:     s.cfg.AuthLimits,
+		TrustedProxies: s.cfg.TrustedProxies,
+		APIClock:       s.Clock.Now,
 		CoreOptions:    append([]core.Option{core.WithClock(s.Clock.Now)}, s.cfg.CoreOptions...),
 		Runtime:        s.cfg.Runtime,
 		Rolling:        s.cfg.Rolling,

@@ -105,6 +105,9 @@ func (v *validator) check(router *mux.Router, r *http.Request, rec *recorder) st
 	if rec.status >= 500 && rec.status != http.StatusServiceUnavailable {
 		return fmt.Sprintf("%s: server error: %s", where, rec.body.String())
 	}
+	if !api.RoutablePath(r.URL.Path) {
+		return "" // refused before routing, whatever route it resembles
+	}
 	var m mux.RouteMatch
 	if !router.Match(r, &m) || m.MatchErr != nil {
 		return "" // no such route: the JSON 404/405 of the router itself

@@ -12,13 +12,15 @@
 //	           answering the same bytes
 //	leases     POST /stacks/request + /stacks/release cycles from 64
 //	           clients, checking that no stack is ever held twice
+//	logins     other users' GET /apps/{app} while 64 clients send bad
+//	           passwords and reset tokens, vs. the same on an idle berthd
 //	scale      get/list/lease latency with 100 and with 100,000 apps and
 //	           stacks, and berthd's memory
 //	terraform  terraform apply of 100 berth_app vs. 100 terraform_data
 //
 // Usage:
 //
-//	go run ./bench/cmd/berthbench [-out bench/RESULTS.md] [-only reads,leases,scale,terraform]
+//	go run ./bench/cmd/berthbench [-out bench/RESULTS.md] [-only reads,leases,logins,scale,terraform]
 //
 // bench/README.md describes the method and the flags.
 package main
@@ -53,7 +55,7 @@ func main() {
 	}
 }
 
-var phases = []string{"reads", "leases", "scale", "terraform"}
+var phases = []string{"reads", "leases", "logins", "scale", "terraform"}
 
 type config struct {
 	out       string
@@ -149,6 +151,8 @@ func run(args []string, stdout io.Writer) error {
 			err = b.reads(ctx)
 		case "leases":
 			err = b.leases(ctx)
+		case "logins":
+			err = b.logins(ctx)
 		case "scale":
 			err = b.scale(ctx)
 		case "terraform":
